@@ -226,13 +226,15 @@ class Model:
                 d_in = jnp.sum(d * m_in)
                 w["dist"] = jnp.stack([d_in / n_in, (jnp.sum(d) - d_in) / n_rec_pop])
             win = {key: win[key] + val for key, val in w.items()}
+            if self.rnn and self.snn:
+                w["dist_neuron"] = d[rec_idx]  # every step, for per-neuron time averages
             post = {key: post[key] + after * val for key, val in w.items()}
             spikes = n[rec_idx].astype(jnp.int8) if self.snn else jnp.zeros((0,), jnp.int8)
             return (x_new, h_new, post, win), spikes
 
         def outer(carry, rec_start, arrays):
             x, h, post = carry
-            zero = jax.tree_util.tree_map(jnp.zeros_like, post)
+            zero = {k: jnp.zeros_like(v) for k, v in post.items() if k != "dist_neuron"}
             ks = rec_start + jnp.arange(spr)
             (x, h, post, win), spikes = jax.lax.scan(
                 lambda c, k: inner(c, k, arrays), (x, h, post, zero), ks
@@ -264,6 +266,7 @@ class Model:
             post["m_snn"] = jnp.zeros(K, self.dtype)
         if self.rnn and self.snn:
             post["dist"] = jnp.zeros(2, self.dtype)
+            post["dist_neuron"] = jnp.zeros(len(self.rec_idx), self.dtype)
         return (z, z, post)
 
 

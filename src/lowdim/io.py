@@ -71,3 +71,47 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_json(path: str | Path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+class staged_output:
+    """Write a folder's files under a temporary name; move them into place only on success.
+
+    ``with staged_output(out) as tmp: ...`` — files written into ``tmp`` appear in ``out`` when the
+    block ends without error; on error nothing is left behind. Raises ConfigError at once when
+    ``out`` cannot be written.
+    """
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out)
+
+    def __enter__(self) -> Path:
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise ConfigError(
+                f"output {str(out)!r} exists and is not a folder; choose another --out"
+            )
+        parent = out.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        except OSError as e:
+            raise ConfigError(
+                f"cannot write to output folder {str(out)!r} ({e.strerror}); choose another --out"
+            ) from None
+        if out.exists() and not os.access(out, os.W_OK):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise ConfigError(f"output folder {str(out)!r} is not writable; choose another --out")
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.out.mkdir(parents=True, exist_ok=True)
+                for item in self.tmp.iterdir():
+                    dest = self.out / item.name
+                    if dest.is_dir():
+                        shutil.rmtree(dest)
+                    os.replace(item, dest)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return False

@@ -8,6 +8,7 @@ Variables (present when the network(s) they describe were run):
   over each record interval (Hz·s = dimensionless with the paper's s = 1/(cN), units of 1/s·s).
 - ``rate_rnn`` (time, population), ``rate_snn`` (time, population): population rates (Hz).
 - ``distance`` (time, population): mean over the population of |h − x|, interval average.
+- ``distance_neuron`` (neuron): per recorded neuron, time average of |h_i − x_i| after burn-in.
 - ``spike_time``, ``spike_neuron`` (spike): spikes of the recorded neurons (start of their step).
 - attrs: ``distance_rec`` (Δ_N^rec after burn-in), ``distance_in``, mean rates, a, c, the full
   config (JSON), seed, version, backend, wall time.
@@ -99,6 +100,12 @@ def build_dataset(model, connectivity, records: dict, post: dict, wall: float) -
         "wall_seconds": wall,
         **provenance(),
     }
+    if model.rnn and model.snn:
+        data["distance_neuron"] = (
+            ("neuron",),
+            np.asarray(post["dist_neuron"], np.float64) / n_post,
+            {"long_name": "time average of |h_i − x_i| after burn-in (every step)", "units": "1"},
+        )
     if model.rnn and model.snn:
         attrs["distance_in"] = float(post["dist"][0] / n_post)
         attrs["distance_rec"] = float(post["dist"][1] / n_post)
