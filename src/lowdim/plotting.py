@@ -17,13 +17,16 @@ def paired_traces(
 ):
     """SNN potentials h_i(t) above RNN potentials x_i(t), same colours (paper Fig. 1E).
 
-    Spike times of one neuron (``spikes_of``, default: the black trace, first recorded) are drawn
-    as ticks above the SNN panel.
+    Spike times of one neuron (``spikes_of``, default: the recorded neuron with most spikes; its
+    traces are black) are drawn as ticks above the SNN panel.
     """
     neurons = ds.neuron.values[:n]
     colors = plt.cm.tab10(np.linspace(0, 1, 10))
     fig, axes = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, sharey=True)
     t = ds.time.values
+    if spikes_of is None and "spike_neuron" in ds and ds.sizes.get("spike", 0):
+        ids, counts = np.unique(ds.spike_neuron.values, return_counts=True)
+        spikes_of = int(ids[np.argmax(counts)]) if ids[np.argmax(counts)] in neurons else None
     black = neurons[0] if spikes_of is None else spikes_of
     for k, i in enumerate(neurons):
         col = "k" if i == black else colors[k % 10]

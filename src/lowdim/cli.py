@@ -1,0 +1,239 @@
+"""The ``lowdim`` command line (typer + rich).
+
+Bad input ends with one line ``error: …`` that says what to change, exit code 2, no traceback,
+and no partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import ConfigError
+
+try:  # typer ≥ 0.2x vendors click
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exc
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Low-dimensional dynamics in large recurrent networks of rate and spiking neurons.",
+)
+console = Console()
+
+SUMMARY_KEYS = (
+    "neurons",
+    "rank",
+    "load",
+    "duration",
+    "dt",
+    "seed",
+    "sigma",
+    "noise_time_unit",
+    "a",
+    "c",
+    "distance_rec",
+    "distance_in",
+    "rate_snn_hz",
+    "rate_rnn_hz",
+    "wall_seconds",
+    "backend",
+    "lowdim_version",
+)
+
+
+def summary_of(ds) -> dict:
+    """The summary.json content of a paired run (SI units)."""
+    from .record import config_of
+
+    cfg = config_of(ds)
+    out = {k: ds.attrs[k] for k in SUMMARY_KEYS if k in ds.attrs}
+    out["sigma"] = cfg["sigma"]
+    out["networks"] = cfg["networks"]
+    for k, v in list(out.items()):
+        if hasattr(v, "item"):
+            out[k] = v.item()
+    return out
+
+
+def _write_run(ds, out: Path, figure: bool) -> dict:
+    from .io import atomic_write_json, save, staged_output
+
+    summary = summary_of(ds)
+    with staged_output(out) as tmp:
+        save(ds, tmp / "run.nc")
+        if figure:
+            from .plotting import paired_traces, savefig
+
+            savefig(paired_traces(ds), tmp / "traces.png")
+        atomic_write_json(tmp / "summary.json", summary)
+    return summary
+
+
+def _print_summary(summary: dict, title: str) -> None:
+    table = Table(title=title, show_header=True)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    labels = {
+        "neurons": "N",
+        "rank": "p",
+        "load": "α = p/N",
+        "duration": "duration (s)",
+        "dt": "dt (s)",
+        "a": "a = E[φ(z)] (Hz)",
+        "c": "c = Var[φ(z)] (Hz²)",
+        "distance_rec": "Δ_N^rec",
+        "distance_in": "Δ_N^in",
+        "rate_snn_hz": "SNN mean rate (Hz)",
+        "rate_rnn_hz": "RNN mean rate (Hz)",
+        "wall_seconds": "wall time (s)",
+    }
+    for k, label in labels.items():
+        if k in summary:
+            v = summary[k]
+            table.add_row(label, f"{v:.6g}" if isinstance(v, float) else str(v))
+    console.print(table)
+
+
+def _run_config(cfg, out: Path, progress: bool, figure: bool, title: str) -> dict:
+    from .engine import check_memory, simulate
+    from .io import staged_output
+
+    # fail on an unwritable folder or a run that cannot fit before spending time on the run
+    with staged_output(out):
+        pass
+    check_memory(cfg)
+    ds = simulate(cfg, progress=progress)
+    summary = _write_run(ds, out, figure)
+    _print_summary(summary, title)
+    console.print(f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else ""))
+    return summary
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("lowdim-out/demo"), help="output folder"),
+    seed: int = typer.Option(0, help="random seed"),
+):
+    """A paired SNN/RNN run of the paper's network (N = 20 000, p = 20, 1 s): figure, data, summary."""
+    from .config import RunConfig
+
+    cfg = RunConfig(neurons=20_000, rank=20, duration=1.0, seed=seed).validated()
+    _run_config(cfg, out, progress=True, figure=True, title="lowdim demo: paired SNN / RNN")
+
+
+@app.command()
+def simulate(
+    neurons: int = typer.Option(None, "--neurons", "-N", help="number of neurons N"),
+    rank: int = typer.Option(None, "--rank", "-p", help="rank p (number of patterns)"),
+    load: float = typer.Option(None, "--load", help="load α = p/N (instead of --rank)"),
+    duration: float = typer.Option(None, help="simulated time (s)"),
+    dt: float = typer.Option(None, help="time step (s)"),
+    seed: int = typer.Option(None, help="random seed"),
+    sigma: float = typer.Option(None, help="input standard deviation σ (Eq. 9)"),
+    networks: str = typer.Option(None, help="both | snn | rnn"),
+    noise_time_unit: str = typer.Option(
+        None, help="time unit of the input Brownian motions: s | ms | tau"
+    ),
+    dtype: str = typer.Option(None, help="float32 | float64"),
+    config: Path = typer.Option(None, "--config", help="TOML file with the same settings"),
+    out: Path = typer.Option(Path("lowdim-out/simulate"), help="output folder"),
+    figure: bool = typer.Option(True, help="write traces.png"),
+):
+    """A paired run of the paper's network; writes summary.json, run.nc and traces.png into --out."""
+    from .config import RunConfig, load_config
+
+    opts = {
+        "neurons": neurons,
+        "rank": rank,
+        "load": load,
+        "duration": duration,
+        "dt": dt,
+        "seed": seed,
+        "sigma": sigma,
+        "networks": networks,
+        "noise_time_unit": noise_time_unit,
+        "dtype": dtype,
+    }
+    if rank is not None and load is not None:
+        raise ConfigError("give either --rank or --load, not both")
+    if config is not None:
+        cfg = load_config(config, **opts)
+    else:
+        base = {k: v for k, v in opts.items() if v is not None}
+        if "load" in base:
+            base["rank"] = None
+        cfg = RunConfig(**base).validated()
+    _run_config(cfg, out, progress=True, figure=figure, title="lowdim simulate")
+
+
+@app.command()
+def info():
+    """Version, JAX backend and devices."""
+    import jax
+
+    from . import __version__
+
+    console.print(f"lowdim {__version__}")
+    console.print(f"jax {jax.__version__}, backend: {jax.default_backend()}")
+    for d in jax.devices():
+        console.print(f"  device {d.id}: {d.platform} {getattr(d, 'device_kind', '')}")
+
+
+@app.command()
+def reproduce(
+    figure: str = typer.Argument(..., help="which figure: fig1 | fig2"),
+    scale: str = typer.Option("small", help="small | medium | paper (see each figure's docs)"),
+    out: Path = typer.Option(None, help="output folder (default lowdim-out/FIGURE)"),
+    scheduler: str = typer.Option(None, help="Dask scheduler address for sweeps (fig2)"),
+):
+    """Reproduce a figure of the paper: panels, data, report.md and summary.json."""
+    from . import experiments
+
+    if figure not in experiments.REGISTRY:
+        raise ConfigError(
+            f"unknown figure {figure!r}; choose one of {sorted(experiments.REGISTRY)}"
+        )
+    if figure not in experiments.available():
+        raise ConfigError(f"{figure} is not available in this installation")
+    out = out or Path("lowdim-out") / figure
+    kwargs = {"scheduler": scheduler} if scheduler else {}
+    t0 = time.perf_counter()
+    summary = experiments.get(figure).run(scale=scale, out=out, progress=True, **kwargs)
+    console.print_json(json.dumps(summary, default=str))
+    console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input ends with one line ``error: …`` and exit code 2."""
+    code = 0
+    try:
+        rv = app(args=argv, standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = 2
+    except click_exc.NoArgsIsHelpError as e:
+        print(e.ctx.get_help() if e.ctx else "", file=sys.stderr)
+        code = 0
+    except click_exc.UsageError as e:
+        print(f"error: {e.format_message()} (see --help)".replace("\n", " "), file=sys.stderr)
+        code = 2
+    except (click_exc.Abort, typer.Abort, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,145 @@
+"""The command line: outputs, summary keys, and one-line errors (exit 2, nothing left behind)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import lowdim
+
+SUMMARY_KEYS = {
+    "neurons",
+    "rank",
+    "load",
+    "duration",
+    "dt",
+    "seed",
+    "a",
+    "c",
+    "distance_rec",
+    "rate_snn_hz",
+    "rate_rnn_hz",
+    "wall_seconds",
+}
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "lowdim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def test_simulate_writes_summary_and_dataset(tmp_path):
+    out = tmp_path / "sim"
+    r = run(
+        "simulate",
+        "--neurons",
+        "2000",
+        "--rank",
+        "5",
+        "--duration",
+        "0.2",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["neurons"] == 2000 and summary["rank"] == 5 and summary["seed"] == 3
+    assert summary["load"] == pytest.approx(5 / 2000)
+    ds = lowdim.load(out / "run.nc")
+    assert ds.attrs["distance_rec"] == pytest.approx(summary["distance_rec"])
+    assert (out / "traces.png").stat().st_size > 0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_simulate_from_config_file_with_load(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        'neurons = 2000\nload = 0.005\nduration = 0.2\nseed = 4\nnoise_time_unit = "tau"\n'
+    )
+    out = tmp_path / "o"
+    r = run("simulate", "--config", str(cfg), "--out", str(out), "--no-figure")
+    assert r.returncode == 0, r.stderr
+    s = json.loads((out / "summary.json").read_text())
+    assert s["rank"] == 10 and s["noise_time_unit"] == "tau" and s["seed"] == 4
+
+
+def test_info():
+    r = run("info")
+    assert r.returncode == 0 and "backend" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--neurons", "1"], "at least 2 neurons"),
+        (["--rank", "0"], "rank p must be ≥ 1"),
+        (["--neurons", "100", "--rank", "200"], "exceeds neurons"),
+        (["--dt", "0.02"], "smaller than τ"),
+        (["--sigma", "nan"], "finite"),
+        (["--duration", "inf"], "finite"),
+        (["--networks", "both2"], "unknown networks"),
+        (["--noise-time-unit", "hours"], "unknown noise_time_unit"),
+        (["--neurons", "abc"], "valid integer"),
+        (["--load", "2.0"], "load"),
+        (["--config", "/nonexistent/run.toml"], "cannot read config"),
+        (["--neurons", "1000000000", "--rank", "1000"], "GiB"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, args, words):
+    out = tmp_path / "out"
+    r = run("simulate", *args, "--out", str(out))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_bad_config_contents(tmp_path):
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("neurons = = 3\n")
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('neurons = 2000\nrank = 5\ntransfer = "relu"\n')
+    typo = tmp_path / "typo.toml"
+    typo.write_text("neurons = 2000\nrnak = 5\n")
+    for path, words in (
+        (bad_toml, "not valid TOML"),
+        (unknown, "unknown transfer"),
+        (typo, "unknown setting"),
+    ):
+        r = run("simulate", "--config", str(path), "--out", str(tmp_path / "o"))
+        assert r.returncode == 2 and r.stderr.startswith("error:") and words in r.stderr, r.stderr
+        assert not (tmp_path / "o").exists()
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    r = run(
+        "simulate",
+        "--neurons",
+        "200",
+        "--rank",
+        "2",
+        "--duration",
+        "0.05",
+        "--out",
+        str(blocker / "sub"),
+    )
+    assert r.returncode == 2 and "choose another --out" in r.stderr
+    assert blocker.read_text() == "x"
+
+
+def test_unknown_figure():
+    r = run("reproduce", "fig9")
+    assert r.returncode == 2 and "unknown figure" in r.stderr
