@@ -132,7 +132,7 @@ def test_unwritable_output_folder(tmp_path):
         "--rank",
         "2",
         "--duration",
-        "0.05",
+        "0.2",
         "--out",
         str(blocker / "sub"),
     )

@@ -107,11 +107,10 @@ def _print_summary(summary: dict, title: str) -> None:
 
 def _run_config(cfg, out: Path, progress: bool, figure: bool, title: str) -> dict:
     from .engine import check_memory, simulate
-    from .io import staged_output
+    from .io import check_output_folder
 
     # fail on an unwritable folder or a run that cannot fit before spending time on the run
-    with staged_output(out):
-        pass
+    check_output_folder(out)
     check_memory(cfg)
     ds = simulate(cfg, progress=progress)
     summary = _write_run(ds, out, figure)

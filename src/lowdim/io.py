@@ -118,3 +118,10 @@ class staged_output:
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
         return False
+
+
+def check_output_folder(out: str | Path) -> None:
+    """Raise ConfigError now if ``out`` could not be written; creates nothing that stays."""
+    stage = staged_output(out)
+    stage.__enter__()
+    shutil.rmtree(stage.tmp, ignore_errors=True)
