@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-__all__ = ["paired_traces", "savefig"]
+__all__ = ["paired_traces", "savefig", "save_panel"]
 
 
 def paired_traces(
@@ -52,7 +52,34 @@ def paired_traces(
     return fig
 
 
-def savefig(fig, path) -> None:
-    """Save ``fig`` to ``path`` (format from its suffix) and close it."""
-    fig.savefig(path, dpi=150)
+def savefig(fig, path, close: bool = True) -> None:
+    """Save ``fig`` to ``path`` (format from its suffix) via a temporary name; close it."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=150)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        if close:
+            plt.close(fig)
+
+
+def save_panel(fig, out, stem: str, formats=("png", "svg")) -> list[str]:
+    """Save ``fig`` as ``out/stem.png`` and ``out/stem.svg`` (each atomically); close it."""
+    from pathlib import Path
+
+    names = []
+    for ext in formats:
+        savefig(fig, Path(out) / f"{stem}.{ext}", close=False)
+        names.append(f"{stem}.{ext}")
     plt.close(fig)
+    return names

@@ -21,9 +21,7 @@ noise) as the reference.
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +43,7 @@ from ..engine import simulate
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, save
 from ..models.ring import ring_angles, ring_correlations, ring_rnn_correlations
+from ..plotting import save_panel
 
 __all__ = ["run", "SCALES"]
 
@@ -99,25 +98,6 @@ SCALES = {
 def _log(progress: bool, msg: str) -> None:
     if progress:
         print(f"[fig1] {msg}", file=sys.stderr, flush=True)
-
-
-def _savefig(fig, out: Path, stem: str) -> list[str]:
-    """PNG and SVG, each written to a temporary name and renamed into place."""
-    import matplotlib.pyplot as plt
-
-    names = []
-    for ext in ("png", "svg"):
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".{ext}", dir=out)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=150, format=ext)
-            os.replace(tmp, out / f"{stem}.{ext}")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        names.append(f"{stem}.{ext}")
-    plt.close(fig)
-    return names
 
 
 def _cfg(sc: dict, n: int, p: int, seed: int, duration=None) -> RunConfig:
@@ -213,7 +193,7 @@ def _panel_a(sc, out, seed, progress, plt):
     ax.set(xlabel="correlation", ylabel="density", ylim=(0, 3), title="A  ring model")
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    files = _savefig(fig, out, "fig1a")
+    files = save_panel(fig, out, "fig1a")
     return {"ks_direct": ks_direct, "ks_direct_pvalue": pv_direct, "rnn": st}, files
 
 
@@ -239,7 +219,7 @@ def _panel_b(sc, out, seed, progress, plt):
         ax.legend(fontsize=7, frameon=False)
     axes[0].set_ylabel("density")
     fig.tight_layout()
-    return res, _savefig(fig, out, "fig1b")
+    return res, save_panel(fig, out, "fig1b")
 
 
 def _panel_c(sc, out, seed, progress, plt):
@@ -290,7 +270,7 @@ def _panel_c(sc, out, seed, progress, plt):
     ax.set(xlabel="correlation", ylabel="density", title=f"C  α = {alpha:g}")
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    return res, norm_res, _savefig(fig, out, "fig1c")
+    return res, norm_res, save_panel(fig, out, "fig1c")
 
 
 def _panel_d(out, plt):
@@ -324,7 +304,7 @@ def _panel_d(out, plt):
         fontsize=6.5,
     )
     ax.set_title("D  setup", fontsize=10)
-    return _savefig(fig, out, "fig1d")
+    return save_panel(fig, out, "fig1d")
 
 
 def _panel_e(sc, out, seed, progress, plt):
@@ -361,7 +341,7 @@ def _panel_e(sc, out, seed, progress, plt):
         "rate_snn_hz": float(ds.attrs["rate_snn_hz"]),
         "rate_rnn_hz": float(ds.attrs["rate_rnn_hz"]),
     }
-    return res, _savefig(fig, out, "fig1e")
+    return res, save_panel(fig, out, "fig1e")
 
 
 def _eq12_table() -> dict:
