@@ -11,20 +11,11 @@ from scipy import integrate, stats
 import lowdim
 from lowdim import RunConfig, from_arrays, paper, simulate
 from lowdim.dynamics import poisson_counts_thinning, thinning_block
-from lowdim.engine import make_model
+from lowdim.engine import build_arrays, make_model
 
 
 def _arrays(model, conn):
-    m_in, src, tgt = model.masks()
-    return (
-        conn.F,
-        conn.G,
-        jnp.asarray(conn.scale, model.dtype),
-        model.effective_gamma(conn),
-        m_in,
-        src,
-        tgt,
-    )
+    return build_arrays(model, conn)[0]
 
 
 def test_thinning_counts_are_poisson():
@@ -229,4 +220,4 @@ def test_single_network_runs():
 
 def test_memory_check_refuses_impossible_run():
     with pytest.raises(lowdim.MemoryBudgetError, match="GiB"):
-        simulate(RunConfig(neurons=10**9, rank=1000, duration=0.01))
+        simulate(RunConfig(neurons=10**9, rank=1000, duration=0.01, burn_in=0.0))

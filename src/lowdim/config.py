@@ -26,6 +26,12 @@ INPUTS = ("white_noise", "none", "constant", "step")
 NETWORKS = ("both", "snn", "rnn")
 TOPOLOGIES = ("recurrent", "feedforward")
 DTYPES = ("float32", "float64")
+LOADINGS = ("stored", "procedural")
+#: storage precision of F and G; products accumulate in ``dtype`` (engine notes, issue 5)
+LOADINGS_DTYPES = ("float64", "float32", "bfloat16", "float16")
+_BYTES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
+#: rows of one definition tile of ξ (lowdim.procedural.TILE_ROWS; repeated to avoid an import)
+TILE_ROWS = 1024
 POPULATIONS = ("rec", "in", "all")
 
 
@@ -58,6 +64,18 @@ class RunConfig:
     record_dt: float = 1e-3
     record_overlaps: int = 20
     burn_in: float = 0.1
+    #: "stored" keeps F, G in memory (O(N p)); "procedural" regenerates them per block of rows
+    #: from the seed every step (O(N) memory, RNG-bound): same numbers, see lowdim.procedural
+    loadings: str = "stored"
+    #: storage precision of F and G (None: same as dtype); "bfloat16"/"float16" halve the bytes
+    #: read per step, products still accumulate in dtype
+    loadings_dtype: str | None = None
+    #: rows per block (per device) when the loadings are processed block by block; a multiple of
+    #: 1024. None: one block (stored) or 65 536 rows (procedural). Results are bitwise equal between
+    #: stored and procedural loadings when both use the same tile_rows and devices.
+    tile_rows: int | None = None
+    #: number of devices the neurons are sharded over (jax.devices(); 1 = no sharding)
+    devices: int = 1
 
     # ------------------------------------------------------------------ derived
     @property
@@ -91,6 +109,36 @@ class RunConfig:
         return int(round(self.burn_in / self.dt))
 
     @property
+    def storage_dtype(self) -> str:
+        """Precision in which F and G are stored (``loadings_dtype`` or ``dtype``)."""
+        return self.loadings_dtype or self.dtype
+
+    @property
+    def loadings_bytes(self) -> int:
+        return _BYTES[self.storage_dtype]
+
+    @property
+    def tiled(self) -> bool:
+        """Whether the loadings are processed block by block (procedural, or tile_rows given)."""
+        return self.loadings == "procedural" or self.tile_rows is not None
+
+    @property
+    def block_rows(self) -> int:
+        """Rows per block and device in the tiled layout."""
+        if self.tile_rows is not None:
+            return self.tile_rows
+        per_device = -(-self.neurons // self.devices)
+        return min(65536, -(-per_device // TILE_ROWS) * TILE_ROWS)
+
+    @property
+    def padded_neurons(self) -> int:
+        """N rounded up to whole blocks on every device (tiled) or N (untiled)."""
+        if not self.tiled:
+            return self.neurons
+        unit = self.block_rows * self.devices
+        return -(-self.neurons // unit) * unit
+
+    @property
     def time_unit_seconds(self) -> float:
         return {"s": 1.0, "ms": 1e-3, "tau": self.tau}[self.noise_time_unit]
 
@@ -120,6 +168,8 @@ class RunConfig:
         d = dict(d)
         if d.get("step_stop") == "inf":
             d["step_stop"] = math.inf
+        if "load" in d and "rank" not in d:
+            d["rank"] = None  # the load defines p
         return cls(**d).validated()
 
     def replace(self, **changes) -> RunConfig:
@@ -181,6 +231,27 @@ class RunConfig:
         _choice(self.topology, TOPOLOGIES, "topology")
         _choice(self.dtype, DTYPES, "dtype")
         _choice(self.record_population, POPULATIONS, "record_population")
+        _choice(self.loadings, LOADINGS, "loadings")
+        if self.loadings_dtype is not None:
+            _choice(self.loadings_dtype, LOADINGS_DTYPES, "loadings_dtype")
+            if _BYTES[self.loadings_dtype] > _BYTES[self.dtype]:
+                raise ConfigError(
+                    f"loadings_dtype = {self.loadings_dtype} is more precise than dtype = "
+                    f"{self.dtype}; use dtype = {self.loadings_dtype} or a lower loadings_dtype"
+                )
+        if self.tile_rows is not None:
+            _int(self.tile_rows, "tile_rows", lo=TILE_ROWS)
+            if self.tile_rows % TILE_ROWS:
+                raise ConfigError(
+                    f"tile_rows = {self.tile_rows} must be a multiple of {TILE_ROWS}, e.g. "
+                    f"{max(1, round(self.tile_rows / TILE_ROWS)) * TILE_ROWS}"
+                )
+        _int(self.devices, "devices", lo=1, hint="devices must be ≥ 1 (--devices)")
+        if self.devices > 1 and not self.tiled and self.neurons % self.devices:
+            raise ConfigError(
+                f"neurons = {self.neurons} is not divisible by devices = {self.devices}; choose N "
+                "divisible by the device count, or set tile_rows (the tiled layout pads N)"
+            )
         _int(self.record_neurons, "record_neurons", lo=0)
         _int(self.record_overlaps, "record_overlaps", lo=0)
         if not isinstance(self.transfer_params, dict):

@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .nonlinearity import Transfer
+from .procedural import loadings_key, paper_loadings
 
 __all__ = ["LowRank", "paper", "from_arrays", "DENSE_MAX_N", "loadings_key"]
 
@@ -111,14 +112,22 @@ def from_arrays(F, G, scale: float, dtype=None) -> LowRank:
     return LowRank(F=F, G=G, scale=float(scale), gamma=_self_couplings(F, G, scale))
 
 
-def loadings_key(seed: int):
-    """The RNG stream of the loadings (independent of input and spike noise streams)."""
-    return jax.random.fold_in(jax.random.PRNGKey(seed), 1)
+def paper(
+    neurons: int,
+    rank: int,
+    phi: Transfer,
+    seed: int = 0,
+    dtype=jnp.float32,
+    storage_dtype=None,
+) -> LowRank:
+    """The paper's disordered network (Eq. 7): F = ξ, G = φ(ξ) − a, s = 1/(cN), ξ_iμ ~ N(0, 1).
 
-
-def paper(neurons: int, rank: int, phi: Transfer, seed: int = 0, dtype=jnp.float32) -> LowRank:
-    """The paper's disordered network (Eq. 7): F = ξ, G = φ(ξ) − a, s = 1/(cN), ξ_iμ ~ N(0, 1)."""
-    xi = jax.random.normal(loadings_key(seed), (neurons, rank), dtype=dtype)
-    G = (phi(xi) - phi.a).astype(dtype)
+    ξ is defined tile by tile from a counter-based RNG (:mod:`lowdim.procedural`), so the procedural
+    mode regenerates exactly these numbers. ``storage_dtype`` (e.g. ``jnp.bfloat16``) stores F and G
+    in lower precision; G is computed in ``dtype`` before rounding, and γ is computed in ``dtype``
+    from the rounded loadings so that the removed self-term matches the stored matrix exactly.
+    """
+    F, G = paper_loadings(neurons, rank, phi, seed, dtype, storage_dtype)
     scale = 1.0 / (phi.c * neurons)
-    return LowRank(F=xi, G=G, scale=scale, gamma=_self_couplings(xi, G, scale))
+    gamma = _self_couplings(F.astype(dtype), G.astype(dtype), scale)
+    return LowRank(F=F, G=G, scale=scale, gamma=gamma)

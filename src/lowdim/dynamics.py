@@ -25,7 +25,14 @@ def thinning_block(neurons: int, lam_max: float) -> int:
 
 
 def poisson_counts_thinning(
-    key, rate_fn, potentials, rate_max: float, dt: float, block: int, dtype=jnp.float32
+    key,
+    rate_fn,
+    potentials,
+    rate_max: float,
+    dt: float,
+    block: int,
+    dtype=jnp.float32,
+    n_valid: int | None = None,
 ):
     """Exact independent counts n_j ~ Poisson(φ(h_j) dt) for all j, by thinning.
 
@@ -37,8 +44,10 @@ def poisson_counts_thinning(
     fixed size ``block`` inside a while loop, so K is never truncated.
 
     Only the candidates' potentials are read (``potentials[idx]``). Returns the counts (N,).
+    ``n_valid`` < N restricts the neurons to the first ``n_valid`` entries (padded layouts; the
+    draws are then those of an unpadded array of ``n_valid`` neurons) and the rest get zero counts.
     """
-    n = potentials.shape[0]
+    n = potentials.shape[0] if n_valid is None else n_valid
     kK, kb = jax.random.split(key)
     K = jax.random.poisson(kK, n * rate_max * dt, dtype=jnp.int32)
 
@@ -53,6 +62,8 @@ def poisson_counts_thinning(
         return counts, done + block, i + 1
 
     counts, _, _ = jax.lax.while_loop(
-        lambda s: s[1] < K, body, (jnp.zeros(n, dtype), jnp.int32(0), jnp.int32(0))
+        lambda s: s[1] < K,
+        body,
+        (jnp.zeros(potentials.shape[0], dtype), jnp.int32(0), jnp.int32(0)),
     )
     return counts

@@ -1,0 +1,148 @@
+"""Checkpoint and resume of a long run (``simulate(cfg, checkpoint=PATH)``).
+
+A checkpoint is one ``.npz`` file holding
+
+- ``meta`` (JSON): format version, the run's config (JSON), a fingerprint of custom loadings,
+  the chunk length in records, the number of chunks done and in all, wall seconds so far;
+- ``x``, ``h``: the full state of both networks after the last completed chunk;
+- ``post/<name>``: the post-burn-in accumulators (sums for Δ, rates, overlaps, per-neuron Δ);
+- ``rec/<name>``: the records of all completed chunks, concatenated along time.
+
+The RNG needs no state: every draw is keyed by ``fold_in(stream, global step index)``, so the
+step index is the RNG state. Files are written to a temporary file in the same folder, flushed
+and fsync'ed, then renamed over PATH (``os.replace`` is atomic on POSIX), so a run killed at any
+moment leaves either the previous checkpoint or the new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from .errors import ConfigError
+
+__all__ = ["Checkpointer", "fingerprint", "concat", "read", "write", "FORMAT"]
+
+FORMAT = 1
+
+
+def fingerprint(connectivity) -> str:
+    """'paper' for the seed-defined connectivity, else a SHA-256 of F, G and the scale."""
+    if connectivity is None:
+        return "paper"
+    h = hashlib.sha256()
+    for arr in (connectivity.F, connectivity.G):
+        a = np.asarray(arr)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr(float(connectivity.scale)).encode())
+    return h.hexdigest()
+
+
+def concat(pieces: list[dict]) -> dict:
+    """Records of consecutive chunks joined along time."""
+    return {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+
+
+def write(path: str | os.PathLike, meta: dict, arrays: dict) -> None:
+    """Atomically replace ``path`` by an npz of ``arrays`` plus ``meta`` (JSON)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, meta=np.asarray(json.dumps(meta, sort_keys=True)), **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
+        pass
+
+
+def read(path: str | os.PathLike) -> tuple[dict, dict]:
+    """(meta, arrays) of a checkpoint file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError(
+            f"cannot read checkpoint {str(path)!r} ({e}); delete it to start the run afresh"
+        ) from None
+    return meta, arrays
+
+
+class Checkpointer:
+    """Writes and reads the checkpoint of one run (see the module docstring)."""
+
+    def __init__(self, path, cfg, fingerprint: str, records_per_chunk: int, n_chunks: int):
+        if jax.process_count() > 1:
+            raise ConfigError(
+                "checkpoints are written by a single process; run without --checkpoint when "
+                "using several processes (jax.distributed)"
+            )
+        self.path = Path(path)
+        self.cfg = cfg
+        self.meta = {
+            "format": FORMAT,
+            "config": cfg.to_json(),
+            "fingerprint": fingerprint,
+            "records_per_chunk": records_per_chunk,
+            "n_chunks": n_chunks,
+        }
+
+    def save(self, state, pieces: list[dict], chunks_done: int, wall: float) -> None:
+        x, h, post = state
+        arrays = {"x": np.asarray(x), "h": np.asarray(h)}
+        arrays.update({f"post/{k}": np.asarray(v) for k, v in post.items()})
+        arrays.update({f"rec/{k}": v for k, v in concat(pieces).items()})
+        meta = dict(self.meta, chunks_done=chunks_done, wall_seconds=wall)
+        write(self.path, meta, arrays)
+
+    def load(self):
+        """(state, pieces, chunks_done, wall) from an existing checkpoint, or None if absent."""
+        if not self.path.exists():
+            return None
+        meta, arrays = read(self.path)
+        if meta.get("format") != FORMAT:
+            raise ConfigError(
+                f"checkpoint {str(self.path)!r} has format {meta.get('format')}, this lowdim "
+                f"writes {FORMAT}; delete it to start afresh"
+            )
+        if meta["config"] != self.meta["config"]:
+            old, new = json.loads(meta["config"]), json.loads(self.meta["config"])
+            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise ConfigError(
+                f"checkpoint {str(self.path)!r} belongs to a different run (settings {diff} "
+                "differ); use the same settings to resume, or another checkpoint path"
+            )
+        if meta["fingerprint"] != self.meta["fingerprint"]:
+            raise ConfigError(
+                f"checkpoint {str(self.path)!r} was made with other loadings; pass the same "
+                "connectivity to resume, or use another checkpoint path"
+            )
+        for key in ("records_per_chunk", "n_chunks"):
+            if meta[key] != self.meta[key]:
+                raise ConfigError(
+                    f"checkpoint {str(self.path)!r} was cut into chunks of "
+                    f"{meta['records_per_chunk']} records; resume with the same checkpoint_steps"
+                )
+        post = {k[5:]: v for k, v in arrays.items() if k.startswith("post/")}
+        rec = {k[4:]: v for k, v in arrays.items() if k.startswith("rec/")}
+        pieces = [rec] if meta["chunks_done"] > 0 else []
+        return (arrays["x"], arrays["h"], post), pieces, meta["chunks_done"], meta["wall_seconds"]

@@ -1,0 +1,168 @@
+"""The paper's loadings (Eq. 7) defined tile by tile from a counter-based RNG, stored or regenerated.
+
+ξ is *defined* in tiles of :data:`TILE_ROWS` rows: rows ``[t·T, (t+1)·T)`` of ξ are
+``jax.random.normal(fold_in(loadings_key(seed), t), (T, p))`` (threefry2x32, a counter-based
+generator: any tile can be produced on its own, on any device, in any order). F = ξ and
+G = φ(ξ) − a follow element-wise. Stored mode (:func:`paper_loadings`) builds the N×p arrays by
+generating tiles 0, 1, … and keeping the first N rows; procedural mode (:class:`Procedural`)
+regenerates the tiles it needs inside every step and never holds more than one block of rows, so
+memory is O(N). Both see the same numbers, element for element. A consequence of the tile
+definition: the first rows of ξ do not depend on N (a network of N neurons is a prefix of a larger
+one with the same seed and p).
+
+Per step, procedural mode generates ξ twice (once for the overlaps Gᵀa, once for the recurrent
+input F·m), i.e. 2·N·p normal draws: on a CPU that, not memory bandwidth, bounds its speed;
+:func:`tile_throughput` measures it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .nonlinearity import Transfer
+
+__all__ = [
+    "TILE_ROWS",
+    "loadings_key",
+    "tiles_of",
+    "paper_loadings",
+    "Procedural",
+    "tile_throughput",
+]
+
+#: Rows per definition tile of ξ. Part of the definition of the paper's loadings for a seed:
+#: changing it changes the numbers. Computation blocks are whole multiples of it.
+TILE_ROWS = 1024
+
+
+def loadings_key(seed: int):
+    """The RNG stream of the loadings (independent of input and spike noise streams)."""
+    return jax.random.fold_in(jax.random.PRNGKey(seed), 1)
+
+
+def tiles_of(key, tiles, rank: int, phi: Transfer, dtype, storage_dtype=None, valid_rows=None):
+    """(F, G) for the definition tiles ``tiles`` (an int array of any shape S).
+
+    Returns two arrays of shape S + (TILE_ROWS, rank) in ``storage_dtype`` (default ``dtype``):
+    F = ξ and G = φ(ξ) − a computed in ``dtype`` and then cast. Rows with global index
+    ≥ ``valid_rows`` (padding) are set to +0 in both.
+    """
+    storage_dtype = storage_dtype or dtype
+
+    def one(t):
+        return jax.random.normal(jax.random.fold_in(key, t), (TILE_ROWS, rank), dtype=dtype)
+
+    flat = jnp.reshape(tiles, (-1,))
+    xi = jax.vmap(one)(flat)
+    G = (phi(xi) - phi.a).astype(dtype)
+    F, G = xi.astype(storage_dtype), G.astype(storage_dtype)
+    if valid_rows is not None:
+        row = flat[:, None] * TILE_ROWS + jnp.arange(TILE_ROWS)[None, :]
+        ok = (row < valid_rows)[:, :, None]
+        zero = jnp.zeros((), storage_dtype)
+        F, G = jnp.where(ok, F, zero), jnp.where(ok, G, zero)
+    shape = tuple(jnp.shape(tiles)) + (TILE_ROWS, rank)
+    return F.reshape(shape), G.reshape(shape)
+
+
+def paper_loadings(
+    rows: int,
+    rank: int,
+    phi: Transfer,
+    seed: int,
+    dtype=jnp.float32,
+    storage_dtype=None,
+    valid_rows: int | None = None,
+    group_tiles: int = 16,
+):
+    """Stored F (rows, p) and G (rows, p) of the paper's network, built tile by tile.
+
+    Tiles are generated in groups of ``group_tiles`` inside one ``lax.map``, so the only
+    full-size arrays are the outputs (in ``storage_dtype``): building bf16 loadings never holds an
+    f32 copy of them. Rows ≥ ``valid_rows`` are zero (padding for tiled/sharded layouts).
+    """
+    storage_dtype = storage_dtype or dtype
+    n_tiles = -(-rows // TILE_ROWS)
+    groups = -(-n_tiles // group_tiles)
+    key = loadings_key(seed)
+
+    @jax.jit
+    def build():
+        idx = jnp.arange(groups * group_tiles, dtype=jnp.int32).reshape(groups, group_tiles)
+        F, G = jax.lax.map(
+            lambda t: tiles_of(key, t, rank, phi, dtype, storage_dtype, valid_rows), idx
+        )
+        F = F.reshape(-1, rank)[:rows]
+        G = G.reshape(-1, rank)[:rows]
+        return F, G
+
+    return build()
+
+
+@dataclass(frozen=True)
+class Procedural:
+    """The paper's connectivity, never stored: blocks of rows are regenerated when needed.
+
+    Quacks like :class:`~lowdim.connectivity.LowRank` where the engine and records need it
+    (``neurons``, ``rank``, ``scale``); ``block(tiles)`` returns (F, G) for definition tiles.
+    """
+
+    neurons: int
+    rank: int
+    phi: Transfer
+    seed: int
+    dtype: object = jnp.float32
+    storage_dtype: object = None
+
+    @property
+    def scale(self) -> float:
+        return 1.0 / (self.phi.c * self.neurons)
+
+    def block(self, tiles):
+        return tiles_of(
+            loadings_key(self.seed),
+            tiles,
+            self.rank,
+            self.phi,
+            self.dtype,
+            self.storage_dtype,
+            valid_rows=self.neurons,
+        )
+
+
+def tile_throughput(
+    rank: int, phi: Transfer, block_rows: int = 65536, dtype=jnp.float32, repeats: int = 5
+) -> dict:
+    """Measured cost of regenerating loadings: one block of ``block_rows`` rows (F and G) and
+    its use in Gᵀa (as one procedural step does twice per block). Returns seconds per block and
+    the implied normals/s and rows·p/s on the default device."""
+    tiles = max(1, block_rows // TILE_ROWS)
+    rows = tiles * TILE_ROWS
+    key = loadings_key(0)
+    a = jnp.ones((rows, 2), dtype)
+
+    @jax.jit
+    def work(t0):
+        F, G = tiles_of(key, t0 + jnp.arange(tiles), rank, phi, dtype)
+        return jnp.einsum("trp,trq->pq", G, a.reshape(tiles, TILE_ROWS, 2))
+
+    work(0).block_until_ready()
+    best = math.inf
+    for r in range(repeats):
+        t = time.perf_counter()
+        work(r + 1).block_until_ready()
+        best = min(best, time.perf_counter() - t)
+    return {
+        "block_rows": rows,
+        "rank": rank,
+        "seconds_per_block": best,
+        "normals_per_second": rows * rank / best,
+        "device": str(jax.devices()[0].platform),
+        "dtype": np.dtype(dtype).name,
+    }
