@@ -105,14 +105,14 @@ def _print_summary(summary: dict, title: str) -> None:
     console.print(table)
 
 
-def _run_config(cfg, out: Path, progress: bool, figure: bool, title: str) -> dict:
+def _run_config(cfg, out: Path, progress: bool, figure: bool, title: str, **run_options) -> dict:
     from .engine import check_memory, simulate
     from .io import check_output_folder
 
     # fail on an unwritable folder or a run that cannot fit before spending time on the run
     check_output_folder(out)
     check_memory(cfg)
-    ds = simulate(cfg, progress=progress)
+    ds = simulate(cfg, progress=progress, **run_options)
     summary = _write_run(ds, out, figure)
     _print_summary(summary, title)
     console.print(f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else ""))
@@ -145,6 +145,19 @@ def simulate(
         None, help="time unit of the input Brownian motions: s | ms | tau"
     ),
     dtype: str = typer.Option(None, help="float32 | float64"),
+    loadings: str = typer.Option(
+        None, help="stored | procedural (regenerated from the seed, O(N) memory)"
+    ),
+    loadings_dtype: str = typer.Option(
+        None, help="storage of F, G: float32 | bfloat16 | float16 | float64"
+    ),
+    devices: int = typer.Option(None, help="number of devices to shard the neurons over"),
+    spike_seed: int = typer.Option(None, help="seed of the spike noise alone (default: --seed)"),
+    input_seed: int = typer.Option(None, help="seed of the input noise alone (default: --seed)"),
+    checkpoint: Path = typer.Option(
+        None, help="checkpoint file: written periodically; rerun to resume"
+    ),
+    checkpoint_every: float = typer.Option(300.0, help="seconds of wall time between checkpoints"),
     config: Path = typer.Option(None, "--config", help="TOML file with the same settings"),
     out: Path = typer.Option(Path("lowdim-out/simulate"), help="output folder"),
     figure: bool = typer.Option(True, help="write traces.png"),
@@ -163,6 +176,11 @@ def simulate(
         "networks": networks,
         "noise_time_unit": noise_time_unit,
         "dtype": dtype,
+        "loadings": loadings,
+        "loadings_dtype": loadings_dtype,
+        "devices": devices,
+        "spike_seed": spike_seed,
+        "input_seed": input_seed,
     }
     if rank is not None and load is not None:
         raise ConfigError("give either --rank or --load, not both")
@@ -173,7 +191,17 @@ def simulate(
         if "load" in base:
             base["rank"] = None
         cfg = RunConfig(**base).validated()
-    _run_config(cfg, out, progress=True, figure=figure, title="lowdim simulate")
+    if checkpoint is not None and not checkpoint_every >= 0:
+        raise ConfigError("--checkpoint-every must be a number of seconds ≥ 0")
+    _run_config(
+        cfg,
+        out,
+        progress=True,
+        figure=figure,
+        title="lowdim simulate",
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+    )
 
 
 @app.command()

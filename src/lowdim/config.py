@@ -46,6 +46,11 @@ class RunConfig:
     dt: float = 1e-4
     tau: float = 0.01
     seed: int = 0
+    #: optional separate seeds of the input stream and of the intrinsic noise (spikes, membrane
+    #: noise) stream (default: ``seed``), e.g. for trials with the same input realisation and
+    #: independent spike noise; the loadings always come from ``seed``
+    input_seed: int | None = None
+    spike_seed: int | None = None
     transfer: str = "tanh"
     transfer_params: dict = field(default_factory=lambda: {"b": 2.0})
     sigma: float = 0.5
@@ -212,6 +217,9 @@ class RunConfig:
                 f"{self.n_steps * self.dt:g} s; shorten burn_in or lengthen duration"
             )
         _int(self.seed, "seed", lo=0, hint="seed must be a non-negative integer (--seed)")
+        for name in ("input_seed", "spike_seed"):
+            if getattr(self, name) is not None:
+                _int(getattr(self, name), name, lo=0, hint=f"{name} must be a non-negative integer")
         _num(self.sigma, "sigma", nonneg=True)
         _num(self.membrane_noise, "membrane_noise", nonneg=True)
         _num(self.input_level, "input_level")

@@ -181,10 +181,16 @@ class Model:
         return jnp.dtype(self.cfg.storage_dtype)
 
     def keys(self):
-        root = jax.random.PRNGKey(self.cfg.seed)
+        """Per-purpose RNG streams; input and spikes may have their own seeds."""
+        cfg = self.cfg
+
+        def stream(seed, i):
+            return jax.random.fold_in(jax.random.PRNGKey(cfg.seed if seed is None else seed), i)
+
         return {
-            name: jax.random.fold_in(root, i)
-            for i, name in ((2, "input"), (3, "spikes"), (4, "membrane"))
+            "input": stream(cfg.input_seed, 2),
+            "spikes": stream(cfg.spike_seed, 3),
+            "membrane": stream(cfg.spike_seed, 4),
         }
 
     def masks(self):
