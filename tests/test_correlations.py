@@ -10,7 +10,6 @@ from lowdim.analysis import theory as th
 from lowdim.analysis.correlations import (
     PairCorrelation,
     ks_distance,
-    rnn_potential_blocks,
     sample_pairs,
     split_half_noise,
 )
@@ -89,8 +88,10 @@ def test_gegenbauer_from_linear_readouts_and_finite_t_noise():
     )
 
 
-def test_streaming_rnn_matches_engine():
-    """Same scheme and random streams as lowdim.simulate: identical x in float64."""
+def test_streamed_correlations_equal_batch_correlations_of_the_records():
+    """correlations_of_run (streamed, records not kept) = Pearson correlations of the full record."""
+    from lowdim.analysis.correlations import correlations_of_run
+
     cfg = RunConfig(
         neurons=600,
         rank=4,
@@ -98,14 +99,17 @@ def test_streaming_rnn_matches_engine():
         dt=1e-4,
         record_dt=1e-3,
         burn_in=0.02,
-        record_neurons=20,
         dtype="float64",
     )
-    ds = simulate(cfg)
-    X = np.concatenate([b for _, b in rnn_potential_blocks(cfg, None, ds.neuron.values, 30)])
-    assert X.shape == (80, 20)
-    np.testing.assert_allclose(X, ds.x.values[-80:], rtol=0, atol=1e-10)
+    units = np.arange(300, 600, 15)
+    est, got_units = correlations_of_run(cfg, n_pairs=50, units=units)
+    np.testing.assert_array_equal(got_units, units)
+    ds = simulate(cfg.replace(networks="rnn"), record_indices=units)
+    X = ds.x.values[-80:]  # the records after burn-in
     assert np.abs(X).max() > 0.1
+    C_full = np.corrcoef(X.T)
+    i, j = est.pairs.T
+    np.testing.assert_allclose(est.correlations(), C_full[i, j], rtol=0, atol=1e-9)
 
 
 @pytest.mark.slow

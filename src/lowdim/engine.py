@@ -455,13 +455,22 @@ class Model:
         )
 
 
-def make_model(cfg: RunConfig, neurons: int | None = None, rank: int | None = None) -> Model:
+def make_model(
+    cfg: RunConfig, neurons: int | None = None, rank: int | None = None, record_indices=None
+) -> Model:
+    """The static model of a run; ``record_indices`` (unique neuron indices, kept in the given
+    order) overrides the random choice of ``cfg.record_neurons`` in ``cfg.record_population``."""
     cfg = cfg.validated()
     n = neurons or cfg.neurons
-    pop = {"rec": (cfg.n_in, n), "in": (0, cfg.n_in), "all": (0, n)}[cfg.record_population]
-    rng = np.random.default_rng([cfg.seed, 5])
-    size = min(cfg.record_neurons, pop[1] - pop[0])
-    rec_idx = np.sort(rng.choice(np.arange(pop[0], pop[1]), size=size, replace=False))
+    if record_indices is not None:
+        rec_idx = np.asarray(record_indices, dtype=np.int64).reshape(-1)
+        if len(np.unique(rec_idx)) != len(rec_idx) or (rec_idx < 0).any() or (rec_idx >= n).any():
+            raise ConfigError(f"record_indices must be distinct neuron indices in [0, {n})")
+    else:
+        pop = {"rec": (cfg.n_in, n), "in": (0, cfg.n_in), "all": (0, n)}[cfg.record_population]
+        rng = np.random.default_rng([cfg.seed, 5])
+        size = min(cfg.record_neurons, pop[1] - pop[0])
+        rec_idx = np.sort(rng.choice(np.arange(pop[0], pop[1]), size=size, replace=False))
     dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
     phi = cfg.phi()
     proc = None
@@ -577,11 +586,21 @@ def simulate(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: float | None = 300.0,
     checkpoint_steps: int | None = None,
+    record_indices=None,
+    on_chunk=None,
+    keep_records: bool = True,
 ):
     """Run the paired (or single) network described by ``cfg``; return an ``xarray.Dataset``.
 
     ``connectivity`` defaults to the paper's (Eq. 7) built from ``cfg.seed``; pass a
     :class:`~lowdim.connectivity.LowRank` for custom loadings (its N must equal ``cfg.neurons``).
+
+    Streaming: ``record_indices`` chooses the recorded neurons; ``on_chunk(records, first)`` is
+    called after every chunk with that chunk's records (NumPy arrays keyed as in the dataset's
+    raw records: ``x``, ``h`` (records, neurons), ``m_rnn``, ``rate_rnn``, …) and the index of
+    its first record interval; with ``keep_records=False`` the records are not kept (memory
+    independent of the duration) and the returned dataset holds only the run's summary
+    attributes and the per-neuron distances.
 
     Checkpoint and resume: with ``checkpoint=PATH`` the state (x, h, post-burn-in sums), the next
     step index and the records so far are written atomically to PATH (temp file + rename) at the
@@ -608,7 +627,9 @@ def simulate(
         isinstance(checkpoint_every, int | float) and checkpoint_every >= 0
     ):
         raise ConfigError(f"checkpoint_every must be seconds ≥ 0 or None, got {checkpoint_every!r}")
-    model = make_model(cfg)
+    if not keep_records and checkpoint is not None:
+        raise ConfigError("checkpoints keep the records; use keep_records=True with checkpoint")
+    model = make_model(cfg, record_indices=record_indices)
     rpc = _records_per_chunk(cfg, checkpoint_steps)
     n_chunks = cfg.n_records // rpc
     fingerprint = ckpt.fingerprint(connectivity)
@@ -636,7 +657,11 @@ def simulate(
         for c in range(first, n_chunks):
             start = c * rpc * cfg.steps_per_record
             state, rec = chunk(state, arrays, jnp.asarray(start, jnp.int64))
-            pieces.append(jax.tree_util.tree_map(np.asarray, rec))
+            rec = jax.tree_util.tree_map(np.asarray, rec)
+            if on_chunk is not None:
+                on_chunk(rec, c * rpc)
+            if keep_records:
+                pieces.append(rec)
             bar.advance(rpc * cfg.steps_per_record)
             now = time.perf_counter()
             due = checkpoint_steps is not None or (
@@ -645,7 +670,7 @@ def simulate(
             if saver is not None and c + 1 < n_chunks and due:
                 saver.save(state, pieces, c + 1, wall_before + now - t0)
                 last_save = time.perf_counter()
-    records = ckpt.concat(pieces)
+    records = ckpt.concat(pieces) if keep_records else None
     post = jax.tree_util.tree_map(np.asarray, state[2])
     wall = wall_before + time.perf_counter() - t0
     if saver is not None:

@@ -40,19 +40,23 @@ def provenance() -> dict:
     }
 
 
-def build_dataset(model, connectivity, records: dict, post: dict, wall: float) -> xr.Dataset:
+def build_dataset(model, connectivity, records: dict | None, post: dict, wall: float) -> xr.Dataset:
+    """The run's dataset; ``records=None`` (streamed run) gives summary attributes only."""
     cfg = model.cfg
     spr, dt = cfg.steps_per_record, cfg.dt
-    n_rec_times = records["spikes"].shape[0]
-    time = (np.arange(n_rec_times) + 1) * spr * dt
     coords = {
-        "time": ("time", time, {"units": "s", "long_name": "end of record interval"}),
         "neuron": ("neuron", model.rec_idx.astype(np.int64), {"long_name": "neuron index"}),
-        "mode": ("mode", np.arange(model.n_overlaps), {"long_name": "overlap index μ"}),
         "population": ("population", ["in", "rec"]),
     }
+    if records is not None:
+        n_rec_times = records["spikes"].shape[0]
+        time = (np.arange(n_rec_times) + 1) * spr * dt
+        coords["time"] = ("time", time, {"units": "s", "long_name": "end of record interval"})
+        coords["mode"] = ("mode", np.arange(model.n_overlaps), {"long_name": "overlap index μ"})
     data = {}
-    if model.rnn:
+    if records is None:
+        pass
+    elif model.rnn:
         data["x"] = (
             ("time", "neuron"),
             records["x"],
@@ -60,7 +64,7 @@ def build_dataset(model, connectivity, records: dict, post: dict, wall: float) -
         )
         data["rate_rnn"] = (("time", "population"), records["rate_rnn"], {"units": "Hz"})
         data["m_rnn"] = (("time", "mode"), records["m_rnn"], {"long_name": "RNN overlaps m_μ"})
-    if model.snn:
+    if records is not None and model.snn:
         data["h"] = (
             ("time", "neuron"),
             records["h"],
@@ -73,7 +77,7 @@ def build_dataset(model, connectivity, records: dict, post: dict, wall: float) -
         reps = counts[step, col]
         data["spike_time"] = (("spike",), np.repeat(step * dt, reps), {"units": "s"})
         data["spike_neuron"] = (("spike",), np.repeat(model.rec_idx[col], reps).astype(np.int64))
-    if model.rnn and model.snn:
+    if records is not None and model.rnn and model.snn:
         data["distance"] = (
             ("time", "population"),
             records["dist"],
@@ -100,7 +104,7 @@ def build_dataset(model, connectivity, records: dict, post: dict, wall: float) -
         "wall_seconds": wall,
         **provenance(),
     }
-    if model.rnn and model.snn:
+    if model.rnn and model.snn:  # per-neuron sums are kept also when records are streamed
         data["distance_neuron"] = (
             ("neuron",),
             np.asarray(post["dist_neuron"], np.float64) / n_post,

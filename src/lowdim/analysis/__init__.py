@@ -6,7 +6,6 @@ from .correlations import (
     correlations_of_run,
     histogram,
     ks_distance,
-    rnn_potential_blocks,
     sample_pairs,
     split_half_noise,
 )
@@ -18,7 +17,6 @@ __all__ = [
     "correlations_of_run",
     "histogram",
     "ks_distance",
-    "rnn_potential_blocks",
     "sample_pairs",
     "split_half_noise",
 ]

@@ -14,24 +14,19 @@ r(s), the estimate over a duration T has variance ≈ (1/T) ∫ r(s)² ds (Bartl
 τ_c of the order of the potentials' correlation time (a few τ). The sampled correlations are the
 limit-law values blurred by this noise; :func:`split_half_noise` estimates it from the data.
 
-:func:`rnn_potential_blocks` integrates the rate network (Eq. 2) alone and yields the recorded
-potentials block by block, so that long runs need memory O(N p + P + M) only. It uses exactly
-the engine's scheme and random streams (MODEL.md §3; ``lowdim.engine``), so its x agrees with the
-x of a paired :func:`lowdim.simulate` run of the same config.
+:func:`correlations_of_run` streams the recorded potentials of an RNN run of the engine
+(:func:`lowdim.simulate` with ``on_chunk`` and ``keep_records=False``) into the estimator, so long
+runs need memory O(N p + P + M) only.
 """
 
 from __future__ import annotations
 
-import math
-
-import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
 from ..config import RunConfig
 from ..connectivity import LowRank
-from ..connectivity import paper as paper_connectivity
+from ..engine import simulate
 from ..errors import ConfigError
 
 __all__ = [
@@ -40,7 +35,6 @@ __all__ = [
     "ks_distance",
     "histogram",
     "split_half_noise",
-    "rnn_potential_blocks",
     "correlations_of_run",
     "rec_units",
 ]
@@ -214,81 +208,6 @@ def rec_units(cfg: RunConfig, n_units: int, seed: int | None = None) -> np.ndarr
     return np.sort(rng.choice(pop, size=n_units, replace=False))
 
 
-def rnn_potential_blocks(
-    cfg: RunConfig,
-    connectivity: LowRank | None,
-    units,
-    records_per_block: int = 500,
-):
-    """Integrate the RNN (Eq. 2) alone and yield (t_end, x[units]) blocks after burn-in.
-
-    ``x`` is sampled at the end of each record interval (``cfg.record_dt``), as in
-    :func:`lowdim.simulate`; blocks are (records, len(units)) float64 arrays. Same scheme and
-    random streams as the engine (MODEL.md §3): x ← e^{−dt/τ} x + (F (s Gᵀ φ(x) dt) − γ φ(x) dt)/τ
-    + (σ/(τ√p)) F ΔB on the 'in' neurons, ΔB ~ N(0, dt · unit) from ``fold_in(seed, 2)``.
-    Supports ``input`` "white_noise" or "none" and the recurrent topology.
-    """
-    cfg = cfg.validated()
-    if cfg.input not in ("white_noise", "none") or cfg.topology != "recurrent":
-        raise ConfigError(
-            "rnn_potential_blocks supports input 'white_noise' or 'none' and the recurrent "
-            "topology; use lowdim.simulate for other protocols"
-        )
-    if cfg.membrane_noise > 0:
-        raise ConfigError("membrane noise acts on the SNN only; set membrane_noise = 0 here")
-    phi = cfg.phi()
-    dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
-    if connectivity is None:
-        connectivity = paper_connectivity(cfg.neurons, cfg.p, phi, cfg.seed, dtype)
-    if connectivity.neurons != cfg.neurons or connectivity.rank != cfg.p:
-        raise ConfigError("connectivity and config disagree on N or p; make them agree")
-    n, p, dt, tau = cfg.neurons, cfg.p, cfg.dt, cfg.tau
-    F = connectivity.F.astype(dtype)
-    G = connectivity.G.astype(dtype)
-    gamma = connectivity.gamma.astype(dtype)
-    scale = jnp.asarray(connectivity.scale, dtype)
-    m_in = (jnp.arange(n) < cfg.n_in).astype(dtype)
-    e = math.exp(-dt / tau)
-    noise = cfg.input == "white_noise" and cfg.sigma > 0
-    amp = math.sqrt(dt * cfg.time_unit_seconds) * cfg.sigma / math.sqrt(p)
-    key_in = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 2)
-    idx = jnp.asarray(np.asarray(units), dtype=jnp.int32)
-    spr = cfg.steps_per_record
-
-    def step(x, k):
-        r = phi(x)
-        M = scale * (G.T @ (r * dt)[:, None])
-        if noise:
-            dB = jax.random.normal(jax.random.fold_in(key_in, k), (p,), dtype) * amp
-            R = F @ jnp.concatenate([M, dB[:, None]], axis=1)
-            common = R[:, -1] * m_in / tau
-        else:
-            R = F @ M
-            common = jnp.zeros_like(x)
-        return e * x + (R[:, 0] - gamma * r * dt) / tau + common, None
-
-    @jax.jit
-    def block(x, start):
-        def outer(x, s):
-            x, _ = jax.lax.scan(step, x, s + jnp.arange(spr))
-            return x, x[idx]
-
-        starts = start + spr * jnp.arange(records_per_block)
-        return jax.lax.scan(outer, x, starts)
-
-    x = jnp.zeros(n, dtype)
-    first = -(-cfg.burn_steps // spr)  # first record index whose interval starts after burn-in
-    done = 0
-    while done < cfg.n_records:
-        x, rec = block(x, jnp.asarray(done * spr, jnp.int64))
-        rec = np.asarray(rec, dtype=np.float64)
-        take = min(records_per_block, cfg.n_records - done)
-        lo = max(0, first - done)
-        if lo < take:
-            yield (done + take) * spr * dt, rec[lo:take]
-        done += records_per_block
-
-
 def correlations_of_run(
     cfg: RunConfig,
     connectivity: LowRank | None = None,
@@ -296,21 +215,26 @@ def correlations_of_run(
     n_pairs: int = 100_000,
     units=None,
 ) -> tuple[PairCorrelation, np.ndarray]:
-    """Stream an RNN run and estimate C_ij^rec for a random sample of pairs of 'rec' units.
+    """Stream an RNN run (``lowdim.simulate``, records not kept) and estimate C_ij^rec for a
+    random sample of pairs of 'rec' units (or of the given ``units``).
 
     Returns the estimator (two segments: first and second half of the measured time) and the
     recorded unit indices (into the network); ``est.pairs`` index into ``units``.
     """
+    cfg = cfg.replace(networks="rnn")
     units = rec_units(cfg, n_units) if units is None else np.asarray(units)
     pairs = sample_pairs(len(units), n_pairs, seed=cfg.seed)
     est = PairCorrelation(len(units), pairs, segments=2)
-    t_mid = cfg.burn_steps * cfg.dt + 0.5 * (cfg.n_steps - cfg.burn_steps) * cfg.dt
-    for t_end, blk in rnn_potential_blocks(cfg, connectivity, units):
-        n_rec = blk.shape[0]
-        times = t_end - cfg.record_dt * np.arange(n_rec)[::-1]
-        first = times <= t_mid
-        if first.any():
-            est.update(blk[first], 0)
-        if (~first).any():
-            est.update(blk[~first], 1)
+    spr = cfg.steps_per_record
+    first_kept = -(-cfg.burn_steps // spr)  # first record interval that starts after burn-in
+    mid = first_kept + (cfg.n_records - first_kept) // 2  # segments: two halves of the kept time
+
+    def consume(rec, first):
+        index = first + np.arange(rec["x"].shape[0])
+        x = np.asarray(rec["x"], dtype=np.float64)
+        for seg, keep in enumerate(((index >= first_kept) & (index < mid), index >= mid)):
+            if keep.any():
+                est.update(x[keep], seg)
+
+    simulate(cfg, connectivity, record_indices=units, on_chunk=consume, keep_records=False)
     return est, units

@@ -19,7 +19,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from ..analysis.correlations import PairCorrelation, rnn_potential_blocks, sample_pairs
+from ..analysis.correlations import correlations_of_run
 from ..config import RunConfig
 from ..connectivity import LowRank, from_arrays
 from ..errors import ConfigError
@@ -65,16 +65,8 @@ def ring_rnn_correlations(
     rng = np.random.default_rng([cfg.seed, 12])
     pop = np.arange(cfg.n_in, cfg.neurons)
     units = np.sort(rng.choice(pop, size=min(n_units, len(pop)), replace=False))
-    pairs = sample_pairs(len(units), n_pairs, seed=cfg.seed)
-    est = PairCorrelation(len(units), pairs, segments=2)
-    t_mid = cfg.burn_steps * cfg.dt + 0.5 * (cfg.n_steps - cfg.burn_steps) * cfg.dt
-    for t_end, blk in rnn_potential_blocks(cfg, conn, units):
-        times = t_end - cfg.record_dt * np.arange(blk.shape[0])[::-1]
-        first = times <= t_mid
-        if first.any():
-            est.update(blk[first], 0)
-        if (~first).any():
-            est.update(blk[~first], 1)
+    est, units = correlations_of_run(cfg, conn, n_pairs=n_pairs, units=units)
+    pairs = est.pairs
     C = est.correlations()
     cos = ring_correlations(theta[units], pairs)
     return {"est": est, "units": units, "theta": theta, "C": C, "cos": cos}
