@@ -13,6 +13,7 @@ the run is cut into chunks): loadings ``fold_in(seed, 1)``, input ``fold_in(seed
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -365,17 +366,17 @@ class Model:
 
     # ------------------------------------------------------------------ chunks
     def make_chunk(self, records_per_chunk: int):
-        """Jitted function advancing ``records_per_chunk`` record intervals from step ``start``."""
+        """Jitted ``chunk(state, arrays, start, keys, rec_idx)`` advancing ``records_per_chunk``
+        record intervals from step ``start``. The RNG keys and recorded indices are arguments,
+        so one compilation serves every seed (see :func:`compiled_chunk`)."""
         cfg = self.cfg
         spr = cfg.steps_per_record
         n_in, n_rec_pop = self.n_in, self.neurons - self.n_in
-        rec_idx = jnp.asarray(self.rec_idx, dtype=jnp.int32)
         K = self.n_overlaps
-        keys = self.keys()
         burn = cfg.burn_steps
         dtype = self.dtype
 
-        def inner(carry, k, arrays):
+        def inner(carry, k, arrays, keys, rec_idx):
             x, h, post, win = carry
             m_in = arrays[4]
             m_rec = arrays[7] if len(arrays) > 7 else self.rec_mask()
@@ -405,12 +406,12 @@ class Model:
             spikes = n[rec_idx].astype(jnp.int8) if self.snn else jnp.zeros((0,), jnp.int8)
             return (x_new, h_new, post, win), spikes
 
-        def outer(carry, rec_start, arrays):
+        def outer(carry, rec_start, arrays, keys, rec_idx):
             x, h, post = carry
             zero = {k: jnp.zeros_like(v) for k, v in post.items() if k != "dist_neuron"}
             ks = rec_start + jnp.arange(spr)
             (x, h, post, win), spikes = jax.lax.scan(
-                lambda c, k: inner(c, k, arrays), (x, h, post, zero), ks
+                lambda c, k: inner(c, k, arrays, keys, rec_idx), (x, h, post, zero), ks
             )
             rec = {key: val / spr for key, val in win.items()}
             if self.rnn:
@@ -421,9 +422,11 @@ class Model:
             return (x, h, post), sharding.replicate(rec, self.mesh)
 
         @jax.jit
-        def chunk(state, arrays, start):
+        def chunk(state, arrays, start, keys, rec_idx):
             starts = start + spr * jnp.arange(records_per_chunk)
-            (x, h, post), rec = jax.lax.scan(lambda c, s: outer(c, s, arrays), state, starts)
+            (x, h, post), rec = jax.lax.scan(
+                lambda c, s: outer(c, s, arrays, keys, rec_idx), state, starts
+            )
             x, h = sharding.constrain(x, self.mesh), sharding.constrain(h, self.mesh)
             return (x, h, sharding.replicate(post, self.mesh)), rec
 
@@ -563,6 +566,29 @@ class _Loadings:
     scale: float
 
 
+_CHUNKS: dict = {}
+_SEEDS = ("seed", "input_seed", "spike_seed")
+
+
+def compiled_chunk(model: Model, records_per_chunk: int):
+    """``model.make_chunk``, reused across runs that differ only in seeds (sweeps, tests).
+
+    The jitted chunk closes over the config (static shapes, constants) but takes the RNG keys and
+    the recorded indices as arguments; procedural loadings depend on the seed, so it stays in the
+    key then. At most 16 compiled chunks are kept.
+    """
+    cfg = model.cfg.to_dict()
+    if model.procedural is None:
+        for k in _SEEDS:
+            cfg.pop(k, None)
+    key = (json.dumps(cfg, sort_keys=True), len(model.rec_idx), records_per_chunk)
+    if key not in _CHUNKS:
+        if len(_CHUNKS) >= 16:
+            _CHUNKS.pop(next(iter(_CHUNKS)))
+        _CHUNKS[key] = model.make_chunk(records_per_chunk)
+    return _CHUNKS[key]
+
+
 def _records_per_chunk(cfg: RunConfig, max_steps: int | None = None) -> int:
     """A divisor of n_records giving chunks of roughly 2·10⁸ neuron-steps (few compilations),
     and at most ``max_steps`` steps (checkpoint interval) when given."""
@@ -648,7 +674,8 @@ def simulate(
         post = state[2]
         return build_dataset(model, conn, records, post, wall_before)
     arrays, connectivity = build_arrays(model, connectivity)
-    chunk = model.make_chunk(rpc)
+    chunk = compiled_chunk(model, rpc)
+    keys, rec_idx = model.keys(), jnp.asarray(model.rec_idx, dtype=jnp.int32)
     state = model.place_state(state if state is not None else model.initial_state())
     bar = _Progress(cfg.n_steps, enabled=progress)
     last_save = time.perf_counter()
@@ -656,7 +683,7 @@ def simulate(
         bar.advance(first * rpc * cfg.steps_per_record)
         for c in range(first, n_chunks):
             start = c * rpc * cfg.steps_per_record
-            state, rec = chunk(state, arrays, jnp.asarray(start, jnp.int64))
+            state, rec = chunk(state, arrays, jnp.asarray(start, jnp.int64), keys, rec_idx)
             rec = jax.tree_util.tree_map(np.asarray, rec)
             if on_chunk is not None:
                 on_chunk(rec, c * rpc)
