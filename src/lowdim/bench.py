@@ -1,0 +1,404 @@
+"""``lowdim bench``: throughput of lowdim's engines, measured side by side with peers in one run.
+
+What is measured (paper's network, p = 100, dt = 0.1 ms, τ = 10 ms, input noise with B in units
+of τ so that the mean rate is ≈ 2 Hz; float32):
+
+- lowdim SNN-only dense per-step path (``simulate``, networks="snn"), SNN-only event-driven path
+  (``simulate_events``), RNN-only and paired runs, at N = 10⁴, 10⁵, 10⁶ (``large``: also 4·10⁶);
+  short simulated durations (stated in the table) — every number is per simulated second of the
+  *simulation loop*: JIT compilation (from ``jax.monitoring``) and connectivity construction are
+  excluded; the whole-process time is reported beside it where a ratio is taken.
+- copy bandwidth of a large array (NumPy ``copyto``; bytes read + written per second) and, for
+  the RNN-only run, the achieved bandwidth of one read of F and G per step (2 N p · 4 bytes per
+  step) and its fraction of the copy bandwidth; the one-read floor of the paired run.
+- peers: a plain NumPy implementation of the same factorized model
+  (``benchmarks/peers/numpy_factorized.py``) and Brian2 2.9 C++ standalone with a dense weight
+  matrix and with the factorized "overlap" formulation (``benchmarks/peers/brian2_snn.py``) at
+  N = 10⁴, each in a subprocess (Brian2's loop time as Brian2 reports it).
+- largest N each tool finishes within 10 minutes per simulated second: *projected* linearly in N
+  from the per-step cost at the largest N it was measured at, capped by memory.
+
+Timings on a shared machine are disturbed by other load: the 1-minute load average is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+__all__ = ["main", "copy_bandwidth"]
+
+PEERS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "peers"
+LIMIT_S = 600.0  # "finishes within 10 minutes" (per simulated second)
+
+
+def copy_bandwidth(nbytes: int = 400 * 2**20, repeats: int = 5) -> float:
+    """Bytes moved (read + written) per second by copying a large float32 array; best of repeats."""
+    src = np.ones(nbytes // 4, np.float32)
+    dst = np.empty_like(src)
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t)
+    return 2 * src.nbytes / best
+
+
+class _CompileTimer:
+    """Sums JAX compilation durations (tracing, lowering, backend compile) while active."""
+
+    _installed = False
+    _total = 0.0
+
+    @classmethod
+    def install(cls):
+        if not cls._installed:
+            from jax import monitoring
+
+            def listener(name, duration, **_):
+                if name.startswith("/jax/core/compile/") or "compil" in name:
+                    cls._total += duration
+
+            monitoring.register_event_duration_secs_listener(listener)
+            cls._installed = True
+
+    @classmethod
+    def total(cls) -> float:
+        return cls._total
+
+
+def _lowdim_run(kind: str, cfg, conn) -> dict:
+    """One lowdim run; returns loop seconds (compile excluded) and whole-call seconds."""
+    import jax
+
+    from .engine import simulate
+    from .event import simulate_events
+
+    jax.block_until_ready(conn.F)
+    c0 = _CompileTimer.total()
+    t0 = time.perf_counter()
+    if kind == "snn_event":
+        ds = simulate_events(cfg.replace(networks="snn"), conn)
+        loop = float(ds.attrs["loop_seconds"])
+    else:
+        net = {"snn_dense": "snn", "rnn": "rnn", "paired": "both"}[kind]
+        ds = simulate(cfg.replace(networks=net), conn)
+        wall = time.perf_counter() - t0
+        loop = float(ds.attrs.get("loop_seconds", wall - (_CompileTimer.total() - c0)))
+    call = time.perf_counter() - t0
+    rate = ds.attrs.get("rate_snn_hz", ds.attrs.get("rate_rnn_hz"))
+    steps = cfg.n_steps
+    return {
+        "kind": kind,
+        "neurons": cfg.neurons,
+        "rank": cfg.p,
+        "duration": steps * cfg.dt,
+        "steps": steps,
+        "loop_seconds": loop,
+        "call_seconds": call,
+        "seconds_per_sim_second": loop / (steps * cfg.dt),
+        "steps_per_second": steps / loop,
+        "neuron_steps_per_second": steps * cfg.neurons / loop,
+        "rate_hz": float(rate) if rate is not None else None,
+    }
+
+
+def _peer(script: str, args: list[str], timeout: float) -> dict:
+    path = PEERS / script
+    if not path.exists():
+        return {"error": f"{path} not found (run from a source checkout)"}
+    t0 = time.perf_counter()
+    try:
+        r = subprocess.run(
+            [sys.executable, str(path), *args], capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    wall = time.perf_counter() - t0
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    if r.returncode != 0 or not lines:
+        tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
+        return {"error": f"exit {r.returncode}: {' | '.join(tail)}"}
+    out = json.loads(lines[-1])
+    out["subprocess_seconds"] = wall
+    out["seconds_per_sim_second"] = out["loop_seconds"] / out["duration"]
+    return out
+
+
+def _brian2_available() -> str | None:
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", "import brian2"], capture_output=True, text=True, timeout=120
+        )
+    except subprocess.TimeoutExpired:
+        return "importing brian2 timed out"
+    if r.returncode != 0:
+        return "brian2 is not importable (pip install '.[bench]'; Brian2 2.9 needs NumPy < 2.4)"
+    return None
+
+
+def _projected_max_n(n: int, sec_per_sim_s: float, bytes_per_neuron: float, mem: int) -> dict:
+    """Largest N finishing one simulated second in LIMIT_S, linear in N from one measurement."""
+    by_time = n * LIMIT_S / sec_per_sim_s
+    by_mem = 0.8 * mem / bytes_per_neuron
+    return {
+        "neurons": int(min(by_time, by_mem)),
+        "limited_by": "time" if by_time < by_mem else "memory",
+        "projected_from_n": n,
+    }
+
+
+def main(large: bool = False, out: pathlib.Path | None = None, quick: bool = False) -> dict:
+    """Run the benchmark, print the table, return the results (and write ``out/bench.json``)."""
+    import jax
+
+    from . import connectivity as conn_mod
+    from .config import RunConfig
+    from .engine import available_memory
+    from .record import provenance
+
+    _CompileTimer.install()
+    load = os.getloadavg()[0]
+    if quick:
+        sizes, p, dur = [2000], 10, {2000: 0.01}
+        ev_dur = dict(dur)
+    else:
+        sizes = [10_000, 100_000, 1_000_000] + ([4_000_000] if large else [])
+        p = 100
+        dur = {10_000: 0.1, 100_000: 0.05, 1_000_000: 0.02, 4_000_000: 0.01}
+        ev_dur = {10_000: 0.1, 100_000: 0.1, 1_000_000: 0.1, 4_000_000: 0.05}
+    bw = copy_bandwidth(8 * 2**20 if quick else 400 * 2**20)
+    mem = available_memory()
+    rows: list[dict] = []
+    base = RunConfig(
+        rank=p,
+        dt=1e-4,
+        noise_time_unit="tau",
+        dtype="float32",
+        burn_in=0.0,
+        record_dt=1e-3,
+        record_neurons=11,
+    )
+    for n in sizes:
+        cfg = base.replace(neurons=n, duration=dur[n])
+        conn = conn_mod.paper(n, p, cfg.phi(), cfg.seed, jax.numpy.float32)
+        for kind in ("snn_event", "snn_dense", "rnn", "paired"):
+            c = cfg.replace(duration=ev_dur[n]) if kind == "snn_event" else cfg
+            rows.append({"tool": "lowdim", **_lowdim_run(kind, c, conn)})
+        del conn
+    # peers: NumPy at every size (same durations as lowdim's dense runs)
+    for n in sizes:
+        for net in ("snn", "both"):
+            r = _peer(
+                "numpy_factorized.py",
+                [
+                    "--neurons",
+                    str(n),
+                    "--rank",
+                    str(p),
+                    "--duration",
+                    str(dur[n]),
+                    "--networks",
+                    net,
+                ],
+                timeout=1800,
+            )
+            rows.append(
+                {
+                    **r,
+                    "tool": "numpy",
+                    "kind": "snn_dense" if net == "snn" else "paired",
+                    "neurons": n,
+                    "rank": p,
+                }
+            )
+    brian2_note = None
+    if quick:
+        brian2_note = "skipped in quick mode (C++ compilation takes ~30 s per variant)"
+    else:
+        brian2_note = _brian2_available()
+    if brian2_note is None:
+        for form in ("dense", "overlap"):
+            r = _peer(
+                "brian2_snn.py",
+                [
+                    "--formulation",
+                    form,
+                    "--neurons",
+                    "10000",
+                    "--rank",
+                    str(p),
+                    "--duration",
+                    "0.1",
+                ],
+                timeout=1800,
+            )
+            rows.append(
+                {**r, "tool": f"brian2-{form}", "kind": "snn", "neurons": 10_000, "rank": p}
+            )
+
+    def find(tool, kind, n):
+        for r in rows:
+            if (
+                r["tool"] == tool
+                and r.get("kind") == kind
+                and r["neurons"] == n
+                and "error" not in r
+            ):
+                return r
+        return None
+
+    n_top = max(sizes)
+    n_bw = 1_000_000 if 1_000_000 in sizes else n_top
+    ev, de = find("lowdim", "snn_event", n_top), find("lowdim", "snn_dense", n_top)
+    thinning = de["seconds_per_sim_second"] / ev["seconds_per_sim_second"] if ev and de else None
+    rnn = find("lowdim", "rnn", n_bw)
+    paired = find("lowdim", "paired", n_bw)
+    read_bytes = 2 * n_bw * p * 4  # F and G, float32, once per step
+    achieved = read_bytes * rnn["steps_per_second"] if rnn else None
+    floor_step = read_bytes / (bw / 2)  # one read at the copy's read rate (copy = read + write)
+    paired_vs_floor = (1 / paired["steps_per_second"]) / floor_step if paired else None
+    n_b = 10_000
+    ld = find("lowdim", "snn_event", n_b)
+    b2 = [r for r in rows if r["tool"].startswith("brian2") and "error" not in r]
+    b2_ratio = b2_proc_ratio = None
+    if b2 and ld:
+        best = min(b2, key=lambda r: r["seconds_per_sim_second"])
+        b2_ratio = best["seconds_per_sim_second"] / ld["seconds_per_sim_second"]
+        # whole process per simulated second: Brian2's script vs lowdim's call incl. compilation
+        b2_proc_ratio = (best["process_seconds"] / best["duration"]) / (
+            ld["call_seconds"] / ld["duration"]
+        )
+    # largest N within 10 minutes per simulated second (projected)
+    largest = {}
+    for tool, kind, bpn in [
+        ("lowdim", "snn_event", 2 * p * 4 + 16),
+        ("lowdim", "snn_dense", 2 * p * 4 + 64),
+        ("lowdim", "paired", 2 * p * 4 + 96),
+        ("numpy", "snn_dense", 2 * p * 4 + 64),
+        ("numpy", "paired", 2 * p * 4 + 96),
+    ]:
+        meas = [r for r in rows if r["tool"] == tool and r.get("kind") == kind and "error" not in r]
+        if meas:
+            top = max(meas, key=lambda r: r["neurons"])
+            largest[f"{tool}:{kind}"] = _projected_max_n(
+                top["neurons"], top["seconds_per_sim_second"], bpn, mem
+            )
+    for r in b2:
+        # dense: ~N² synapses × (2 int32 + float64 + bookkeeping) ≈ 24 bytes each
+        per_n = 24 * r["neurons"] if r["formulation"] == "dense" else 2 * p * 24
+        n_time = r["neurons"] * LIMIT_S / r["seconds_per_sim_second"]
+        if r["formulation"] == "dense":  # cost per step grows like N² (N·rate·N synapses)
+            n_time = r["neurons"] * math.sqrt(LIMIT_S / r["seconds_per_sim_second"])
+            n_mem = math.sqrt(0.8 * mem / 24)
+        else:
+            n_mem = 0.8 * mem / per_n
+        largest[r["tool"]] = {
+            "neurons": int(min(n_time, n_mem)),
+            "limited_by": "time" if n_time < n_mem else "memory",
+            "projected_from_n": r["neurons"],
+        }
+    result = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_1min_start": load,
+            "load_average_1min_end": os.getloadavg()[0],
+            "memory_available_bytes": mem,
+            **provenance(),
+        },
+        "settings": {
+            "rank": p,
+            "dt": 1e-4,
+            "noise_time_unit": "tau",
+            "dtype": "float32",
+            "durations_dense_s": {str(k): v for k, v in dur.items() if k in sizes},
+            "durations_event_s": {str(k): v for k, v in ev_dur.items() if k in sizes},
+            "quick": quick,
+        },
+        "copy_bandwidth_bytes_per_s": bw,
+        "rows": rows,
+        "thinning_speedup": thinning,
+        "thinning_speedup_neurons": n_top,
+        "bandwidth_fraction": achieved / bw if achieved else None,
+        "bandwidth_fraction_neurons": n_bw,
+        "achieved_bandwidth_bytes_per_s": achieved,
+        "paired_over_one_read_floor": paired_vs_floor,
+        "brian2_ratio_n1e4": b2_ratio,
+        "brian2_process_ratio_n1e4": b2_proc_ratio,
+        "brian2_note": brian2_note,
+        "largest_n_within_10_min_projected": largest,
+    }
+    _print(result)
+    if out is not None:
+        out = pathlib.Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=".bench.", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(result, f, indent=2, default=float)
+        os.replace(tmp, out / "bench.json")
+    return result
+
+
+def _fmt(x, spec="{:.3g}"):
+    return "—" if x is None else spec.format(x)
+
+
+def _print(res: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    t = Table(title="lowdim bench (simulation loop; s per simulated second)")
+    for col in ("tool", "run", "N", "sim s", "s / sim s", "steps/s", "neuron-steps/s", "rate Hz"):
+        t.add_column(col, justify="right")
+    for r in res["rows"]:
+        if "error" in r:
+            t.add_row(
+                r["tool"], r.get("kind", ""), f"{r['neurons']:,}", "", r["error"][:60], "", "", ""
+            )
+            continue
+        sps = r["steps"] / r["loop_seconds"]
+        rate = r.get("rate_hz", r.get("snn_rate_hz", r.get("rnn_rate_hz")))
+        t.add_row(
+            r["tool"],
+            r.get("kind", ""),
+            f"{r['neurons']:,}",
+            _fmt(r["duration"]),
+            _fmt(r["seconds_per_sim_second"]),
+            _fmt(sps),
+            _fmt(sps * r["neurons"]),
+            _fmt(rate),
+        )
+    con.print(t)
+    m = res["machine"]
+    con.print(
+        f"copy bandwidth {res['copy_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s (read + write); "
+        f"RNN one read of F, G at N = {res['bandwidth_fraction_neurons']:,}: "
+        f"{_fmt(res['achieved_bandwidth_bytes_per_s'] and res['achieved_bandwidth_bytes_per_s'] / 1e9)} GB/s "
+        f"= {_fmt(res['bandwidth_fraction'])} of copy; paired / one-read floor "
+        f"{_fmt(res['paired_over_one_read_floor'])}"
+    )
+    con.print(
+        f"thinning speedup (event / dense SNN, N = {res['thinning_speedup_neurons']:,}): "
+        f"{_fmt(res['thinning_speedup'])}; Brian2 best / lowdim SNN at N = 10⁴: loop "
+        f"{_fmt(res['brian2_ratio_n1e4'])}, whole process {_fmt(res['brian2_process_ratio_n1e4'])}"
+        + (f" ({res['brian2_note']})" if res["brian2_note"] else "")
+    )
+    for k, v in res["largest_n_within_10_min_projected"].items():
+        con.print(
+            f"largest N in 10 min per simulated second (projected from N = {v['projected_from_n']:,},"
+            f" {v['limited_by']}-limited): {k} {v['neurons']:,}"
+        )
+    con.print(
+        f"load average {m['load_average_1min_start']:.2f} → {m['load_average_1min_end']:.2f} on "
+        f"{m['cpus']} CPUs; durations {res['settings']['durations_dense_s']} (dense), "
+        f"{res['settings']['durations_event_s']} (event)"
+    )

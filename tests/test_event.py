@@ -1,0 +1,137 @@
+"""The event-driven SNN path (lowdim.event) against the dense per-step SNN path (engine.simulate).
+
+Two kinds of checks:
+
+- pathwise: with ``draws="dense"`` both paths consume the same random numbers, so in float64 they
+  must produce the same spike trains and potentials up to rounding (a tie u·max φ = φ(h) between
+  the two summation orders has probability ~1e-13 per candidate);
+- statistical: with independent noise streams (different seeds, same connectivity) and the fast
+  per-population draws, per-run statistics of the two paths must agree within a Welch t-test at
+  two-sided level 1e-3 (thresholds from the Student t quantile and the across-seed variances).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import lowdim
+from lowdim import engine
+from lowdim.errors import ConfigError
+from lowdim.event import simulate_events
+
+
+def _cfg(**kw):
+    base = dict(
+        neurons=1500,
+        rank=10,
+        duration=0.15,
+        burn_in=0.02,
+        networks="snn",
+        dtype="float64",
+        record_neurons=6,
+        record_overlaps=5,
+    )
+    base.update(kw)
+    return lowdim.RunConfig(**base)
+
+
+def _assert_same_path(a, b):
+    np.testing.assert_array_equal(a.spike_time.values, b.spike_time.values)
+    np.testing.assert_array_equal(a.spike_neuron.values, b.spike_neuron.values)
+    np.testing.assert_allclose(b.h.values, a.h.values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(b.m_snn.values, a.m_snn.values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(b.rate_snn.values, a.rate_snn.values, rtol=1e-12, atol=1e-9)
+
+
+def test_same_random_numbers_give_the_same_path():
+    # seconds as the noise unit: strong input, ≈ 20 Hz, many spikes to compare
+    cfg = _cfg(record_population="all", record_neurons=40)
+    a = lowdim.simulate(cfg)
+    b = simulate_events(cfg, draws="dense")
+    assert a.spike_time.size > 20
+    _assert_same_path(a, b)
+    assert b.attrs["method"] == "event"
+
+
+def test_self_term_multi_block_and_repeated_spikes_exact(monkeypatch):
+    # coarse dt (max φ dt = 0.5) gives neurons with 2+ spikes in a step; a tiny candidate block
+    # forces many blocks per step (a neuron's spikes spread over blocks); a strong self-coupling
+    # γ makes any error in the lazily stored spike trace visible in h.
+    cfg = _cfg(neurons=300, rank=4, dt=5e-3, duration=0.3, burn_in=0.05, record_dt=5e-3)
+    phi = cfg.phi()
+    rng = np.random.default_rng(3)
+    F = rng.standard_normal((300, 4))
+    G = phi.numpy(F) - phi.a + 100.0 * F  # large Σ_μ F_iμ G_iμ
+    conn = lowdim.from_arrays(F, G, 1.0 / (phi.c * 300), dtype=np.float64)
+    assert float(np.abs(np.asarray(conn.gamma)).max()) > 0.01  # ≥ 1 potential unit per spike (γ/τ)
+    monkeypatch.setattr(engine, "thinning_block", lambda n, lam: 7)
+    a = lowdim.simulate(cfg, conn)
+    b = simulate_events(cfg, conn, draws="dense", block=7)
+    counts = np.unique(a.spike_time.values + 1e3 * a.spike_neuron.values, return_counts=True)[1]
+    assert counts.max() >= 2  # repeated spikes of one neuron in one step happened
+    _assert_same_path(a, b)
+
+
+@pytest.mark.slow
+def test_feedforward_with_step_input_same_path():
+    cfg = _cfg(topology="feedforward", input="step", input_level=1.5, step_start=0.05, sigma=0.3)
+    a = lowdim.simulate(cfg)
+    b = simulate_events(cfg, draws="dense")
+    _assert_same_path(a, b)
+
+
+def _run_stats(ds, burn):
+    t = ds.time.values > burn
+    r = ds.rate_snn.values[t]
+    m = ds.m_snn.values[t]
+    h = ds.h.values[t]
+    return np.array(
+        [r[:, 0].mean(), r[:, 1].mean(), m.var(axis=0).mean(), h.mean(), h.var(axis=0).mean()]
+    )
+
+
+def _dense_engine(cfg, conn):
+    return lowdim.simulate(cfg, conn)
+
+
+def _event_dense_draws(cfg, conn):
+    # pathwise equal to the dense engine (tests above); compiled once for all seeds
+    return simulate_events(cfg, conn, draws="dense")
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        _event_dense_draws,
+        pytest.param(_dense_engine, marks=pytest.mark.slow),
+    ],
+    ids=["dense-draws", "engine"],
+)
+def test_statistically_identical_to_dense_path(reference):
+    seeds = 4
+    cfg = _cfg(neurons=2000, rank=10, duration=0.25, dtype="float32", record_neurons=20)
+    conn = lowdim.paper(cfg.neurons, cfg.p, cfg.phi(), seed=123)
+    dense = np.array([_run_stats(reference(cfg.replace(seed=s), conn), 0.02) for s in range(seeds)])
+    event = np.array(
+        [_run_stats(simulate_events(cfg.replace(seed=100 + s), conn), 0.02) for s in range(seeds)]
+    )
+    names = ["rate in", "rate rec", "Var m", "mean h", "Var h"]
+    m_d, m_e = dense.mean(0), event.mean(0)
+    v_d, v_e = dense.var(0, ddof=1) / seeds, event.var(0, ddof=1) / seeds
+    se = np.sqrt(v_d + v_e)
+    dof = se**4 / (v_d**2 / (seeds - 1) + v_e**2 / (seeds - 1))
+    crit = stats.t.ppf(1 - 0.5e-3, dof)
+    t = np.abs(m_d - m_e) / se
+    assert np.all(t < crit), dict(zip(names, zip(m_d, m_e, t, crit, strict=True), strict=True))
+    assert m_d[0] > 1.0  # the network fires
+
+
+def test_rejects_paired_and_membrane_noise():
+    with pytest.raises(ConfigError, match="SNN only"):
+        simulate_events(_cfg(networks="both"))
+    with pytest.raises(ConfigError, match="membrane noise"):
+        simulate_events(_cfg(membrane_noise=0.1))
+    with pytest.raises(ConfigError, match="draws"):
+        simulate_events(_cfg(), draws="other")
