@@ -11,6 +11,7 @@ from .config import RunConfig, load_config  # noqa: E402
 from .connectivity import LowRank, from_arrays, paper  # noqa: E402
 from .engine import estimate_memory, simulate  # noqa: E402
 from .errors import ConfigError, MemoryBudgetError  # noqa: E402
+from .event import simulate_events  # noqa: E402
 from .io import load, save  # noqa: E402
 from .nonlinearity import Erf, Sigmoid, Tanh, make_transfer  # noqa: E402
 from .record import config_of  # noqa: E402
@@ -22,6 +23,7 @@ __all__ = [
     "from_arrays",
     "paper",
     "simulate",
+    "simulate_events",
     "estimate_memory",
     "ConfigError",
     "MemoryBudgetError",

@@ -223,6 +223,7 @@ def reproduce(
     scale: str = typer.Option("small", help="small | medium | paper (see each figure's docs)"),
     out: Path = typer.Option(None, help="output folder (default lowdim-out/FIGURE)"),
     scheduler: str = typer.Option(None, help="Dask scheduler address for sweeps (fig2)"),
+    workers: int = typer.Option(None, help="local worker processes for sweeps (fig2)"),
 ):
     """Reproduce a figure of the paper: panels, data, report.md and summary.json."""
     from . import experiments
@@ -234,11 +235,35 @@ def reproduce(
     if figure not in experiments.available():
         raise ConfigError(f"{figure} is not available in this installation")
     out = out or Path("lowdim-out") / figure
-    kwargs = {"scheduler": scheduler} if scheduler else {}
+    import inspect
+
+    run = experiments.get(figure).run
+    params = inspect.signature(run).parameters
+    takes_any = any(v.kind is inspect.Parameter.VAR_KEYWORD for v in params.values())
+    kwargs = {}
+    for name, value in (("scheduler", scheduler), ("workers", workers)):
+        if value is not None:
+            if name not in params and not takes_any:
+                raise ConfigError(f"--{name} is not used by {figure}; leave it out")
+            kwargs[name] = value
     t0 = time.perf_counter()
-    summary = experiments.get(figure).run(scale=scale, out=out, progress=True, **kwargs)
+    summary = run(scale=scale, out=out, progress=True, **kwargs)
     console.print_json(json.dumps(summary, default=str))
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+
+
+@app.command()
+def bench(
+    large: bool = typer.Option(False, help="add N = 4·10⁶"),
+    out: Path = typer.Option(None, help="write DIR/bench.json"),
+):
+    """Speed of the engines (SNN event-driven and dense, RNN, paired) next to NumPy and Brian2."""
+    from . import bench as bench_mod
+    from .io import check_output_folder
+
+    if out is not None:
+        check_output_folder(out)
+    bench_mod.main(large=large, out=out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -256,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
     except click_exc.UsageError as e:
         print(f"error: {e.format_message()} (see --help)".replace("\n", " "), file=sys.stderr)
         code = 2
-    except (click_exc.Abort, typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         print("error: interrupted", file=sys.stderr)
         code = 130
     sys.exit(code)

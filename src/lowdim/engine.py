@@ -273,7 +273,7 @@ class Model:
         dt_ = self.dtype
         if not self.tiled:
             if G.dtype == A.dtype:
-                M = scale * (G.T @ A)  # one read of G for all overlaps
+                M = scale * (A.T @ G).T  # one read of G for all overlaps
             else:
                 M = scale * _contract("np,nq->pq", G, A, dt_)
             B = M if dB is None else jnp.concatenate([M, dB[:, None]], axis=1)
