@@ -567,15 +567,18 @@ class _Loadings:
 
 
 _CHUNKS: dict = {}
+_EXECUTABLES: dict = {}
 _SEEDS = ("seed", "input_seed", "spike_seed")
 
 
-def compiled_chunk(model: Model, records_per_chunk: int):
+def compiled_chunk(model: Model, records_per_chunk: int, example_args=None):
     """``model.make_chunk``, reused across runs that differ only in seeds (sweeps, tests).
 
     The jitted chunk closes over the config (static shapes, constants) but takes the RNG keys and
     the recorded indices as arguments; procedural loadings depend on the seed, so it stays in the
-    key then. At most 16 compiled chunks are kept.
+    key then. At most 16 compiled chunks are kept. With ``example_args`` the chunk is compiled
+    ahead of time for arguments like those, and the executable is returned (so that a run can
+    time its simulation loop apart from compilation).
     """
     cfg = model.cfg.to_dict()
     if model.procedural is None:
@@ -586,7 +589,15 @@ def compiled_chunk(model: Model, records_per_chunk: int):
         if len(_CHUNKS) >= 16:
             _CHUNKS.pop(next(iter(_CHUNKS)))
         _CHUNKS[key] = model.make_chunk(records_per_chunk)
-    return _CHUNKS[key]
+    if example_args is None:
+        return _CHUNKS[key]
+    shapes = jax.tree_util.tree_map(lambda a: (a.shape, str(a.dtype)), example_args)
+    akey = (key, json.dumps(shapes, default=str))
+    if akey not in _EXECUTABLES:
+        if len(_EXECUTABLES) >= 16:
+            _EXECUTABLES.pop(next(iter(_EXECUTABLES)))
+        _EXECUTABLES[akey] = _CHUNKS[key].lower(*example_args).compile()
+    return _EXECUTABLES[akey]
 
 
 def _records_per_chunk(cfg: RunConfig, max_steps: int | None = None) -> int:
@@ -674,9 +685,13 @@ def simulate(
         post = state[2]
         return build_dataset(model, conn, records, post, wall_before)
     arrays, connectivity = build_arrays(model, connectivity)
-    chunk = compiled_chunk(model, rpc)
     keys, rec_idx = model.keys(), jnp.asarray(model.rec_idx, dtype=jnp.int32)
     state = model.place_state(state if state is not None else model.initial_state())
+    t_compile = time.perf_counter()
+    start0 = jnp.asarray(0, jnp.int64)
+    chunk = compiled_chunk(model, rpc, (state, arrays, start0, keys, rec_idx))
+    compile_seconds = time.perf_counter() - t_compile
+    t_loop = time.perf_counter()
     bar = _Progress(cfg.n_steps, enabled=progress)
     last_save = time.perf_counter()
     with bar:
@@ -697,12 +712,17 @@ def simulate(
             if saver is not None and c + 1 < n_chunks and due:
                 saver.save(state, pieces, c + 1, wall_before + now - t0)
                 last_save = time.perf_counter()
+    jax.block_until_ready(state)
+    loop_seconds = time.perf_counter() - t_loop
     records = ckpt.concat(pieces) if keep_records else None
     post = jax.tree_util.tree_map(np.asarray, state[2])
     wall = wall_before + time.perf_counter() - t0
     if saver is not None:
         saver.save(state, pieces, n_chunks, wall)
-    return build_dataset(model, connectivity, records, post, wall)
+    ds = build_dataset(model, connectivity, records, post, wall)
+    ds.attrs["compile_seconds"] = compile_seconds
+    ds.attrs["loop_seconds"] = loop_seconds  # simulation loop of this call, compilation excluded
+    return ds
 
 
 class _Progress:
@@ -713,7 +733,13 @@ class _Progress:
         self._p = None
 
     def __enter__(self):
-        if self.enabled:
+        import sys
+
+        self._t0 = time.perf_counter()
+        self._lines = self.enabled and not sys.stderr.isatty()  # logs: a line every ~10 %
+        self._done, self._next = 0, self.total / 10
+        if self.enabled and not self._lines:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 Progress,
@@ -731,6 +757,7 @@ class _Progress:
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
                 transient=False,
+                console=Console(stderr=True),
             )
             self._p.__enter__()
             self._task = self._p.add_task("sim", total=self.total, rate="")
@@ -738,6 +765,20 @@ class _Progress:
         return self
 
     def advance(self, n):
+        self._done += n
+        if self._lines and n and (self._done >= self._next or self._done == self.total):
+            import sys
+
+            el = time.perf_counter() - self._t0
+            rate = self._done / max(el, 1e-9)
+            eta = (self.total - self._done) / max(rate, 1e-9)
+            print(
+                f"simulating: {self._done}/{self.total} steps, {rate:,.0f} steps/s, "
+                f"ETA {eta:,.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            self._next = self._done + self.total / 10
         if self._p is not None:
             done = self._p.tasks[0].completed + n
             rate = done / max(time.perf_counter() - self._t0, 1e-9)
