@@ -12,8 +12,8 @@ of τ so that the mean rate is ≈ 2 Hz; float32):
   the RNN-only run, the achieved bandwidth of one read of F and G per step (2 N p · 4 bytes per
   step) and its fraction of the copy bandwidth; the one-read floor of the paired run.
 - peers: a plain NumPy implementation of the same factorized model
-  (``benchmarks/peers/numpy_factorized.py``) and Brian2 2.9 C++ standalone with a dense weight
-  matrix and with the factorized "overlap" formulation (``benchmarks/peers/brian2_snn.py``) at
+  (``lowdim/peers/numpy_factorized.py``) and Brian2 2.9 C++ standalone with a dense weight
+  matrix and with the factorized "overlap" formulation (``lowdim/peers/brian2_snn.py``) at
   N = 10⁴, each in a subprocess (Brian2's loop time as Brian2 reports it).
 - largest N each tool finishes within 10 minutes per simulated second: *projected* linearly in N
   from the per-step cost at the largest N it was measured at, capped by memory.
@@ -36,7 +36,7 @@ import numpy as np
 
 __all__ = ["main", "copy_bandwidth"]
 
-PEERS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "peers"
+PEERS = pathlib.Path(__file__).resolve().parent / "peers"  # shipped with the package
 LIMIT_S = 600.0  # "finishes within 10 minutes" (per simulated second)
 
 
@@ -114,7 +114,7 @@ def _lowdim_run(kind: str, cfg, conn) -> dict:
 def _peer(script: str, args: list[str], timeout: float) -> dict:
     path = PEERS / script
     if not path.exists():
-        return {"error": f"{path} not found (run from a source checkout)"}
+        return {"error": f"{path} not found (incomplete installation)"}
     t0 = time.perf_counter()
     try:
         r = subprocess.run(

@@ -13,7 +13,7 @@ cpp_standalone (C++ code generated, compiled with g++ and run); ``loop_seconds``
 simulation loop as Brian2 measures it (``device._last_run_time``), ``process_seconds`` the whole
 script (building the network, code generation, compilation, loading synapses, running).
 
-    python benchmarks/peers/brian2_snn.py --formulation dense --neurons 10000 --duration 0.1
+    python3 -m lowdim.peers.brian2_snn --formulation dense --neurons 10000 --duration 0.1
 """
 
 from __future__ import annotations

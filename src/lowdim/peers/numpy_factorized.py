@@ -9,7 +9,7 @@ Every step updates all N potentials (dense per-step scheme, as lowdim's dense en
 Independent of lowdim (NumPy only), so it doubles as a slow second implementation. Run as a
 script it prints one JSON line with the timing of the simulation loop (setup excluded):
 
-    python benchmarks/peers/numpy_factorized.py --neurons 10000 --rank 100 --duration 0.1 \
+    python3 -m lowdim.peers.numpy_factorized --neurons 10000 --rank 100 --duration 0.1 \
         --networks snn
 """
 
