@@ -10,28 +10,9 @@ of one summed read of F and G (best of 5), i.e. what one pass over the loadings 
 """
 
 import argparse
-import time
-
-import jax
-import jax.numpy as jnp
-import numpy as np
 
 import lowdim
-from lowdim.bench import copy_bandwidth
-
-
-def read_floor(n: int, p: int) -> float:
-    """Seconds for one read of two (n, p) float32 arrays (a fused sum over each), best of 5."""
-    F = jnp.ones((n, p), jnp.float32)
-    G = jnp.ones((n, p), jnp.float32)
-    f = jax.jit(lambda F, G: (F.sum(0), G.sum(0)))
-    jax.block_until_ready(f(F, G))
-    best = np.inf
-    for _ in range(5):
-        t0 = time.perf_counter()
-        jax.block_until_ready(f(F, G))
-        best = min(best, time.perf_counter() - t0)
-    return best
+from lowdim.bench import copy_bandwidth, read_floor
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ of τ so that the mean rate is ≈ 2 Hz; float32):
   excluded; the whole-process time is reported beside it where a ratio is taken.
 - copy bandwidth of a large array (NumPy ``copyto``; bytes read + written per second) and, for
   the RNN-only run, the achieved bandwidth of one read of F and G per step (2 N p · 4 bytes per
-  step) and its fraction of the copy bandwidth; the one-read floor of the paired run.
+  step) and its fraction of the copy bandwidth; the paired run against the one-read floor
+  (a measured fused read of F and G in the same run, :func:`read_floor`).
 - peers: a plain NumPy implementation of the same factorized model
   (``lowdim/peers/numpy_factorized.py``) and Brian2 2.9 C++ standalone with a dense weight
   matrix and with the factorized "overlap" formulation (``lowdim/peers/brian2_snn.py``) at
@@ -50,6 +51,24 @@ def copy_bandwidth(nbytes: int = 400 * 2**20, repeats: int = 5) -> float:
         np.copyto(dst, src)
         best = min(best, time.perf_counter() - t)
     return 2 * src.nbytes / best
+
+
+def read_floor(n: int, p: int, repeats: int = 5) -> float:
+    """Seconds of one read of two (n, p) float32 arrays (a fused sum over each), best of repeats:
+    the floor of any step that reads F and G once."""
+    import jax
+    import jax.numpy as jnp
+
+    F = jnp.ones((n, p), jnp.float32)
+    G = jnp.ones((n, p), jnp.float32)
+    f = jax.jit(lambda F, G: (F.sum(0), G.sum(0)))
+    jax.block_until_ready(f(F, G))
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(f(F, G))
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 class _CompileTimer:
@@ -264,7 +283,7 @@ def main(large: bool = False, out: pathlib.Path | None = None, quick: bool = Fal
     paired = find("lowdim", "paired", n_bw)
     read_bytes = 2 * n_bw * p * 4  # F and G, float32, once per step
     achieved = read_bytes * rnn["steps_per_second"] if rnn else None
-    floor_step = read_bytes / (bw / 2)  # one read at the copy's read rate (copy = read + write)
+    floor_step = read_floor(n_bw, p)  # one measured read of F and G (fused sums), this run
     paired_vs_floor = (1 / paired["steps_per_second"]) / floor_step if paired else None
     n_b = 10_000
     ld = find("lowdim", "snn_event", n_b)
@@ -331,6 +350,7 @@ def main(large: bool = False, out: pathlib.Path | None = None, quick: bool = Fal
         "bandwidth_fraction_neurons": n_bw,
         "achieved_bandwidth_bytes_per_s": achieved,
         "paired_over_one_read_floor": paired_vs_floor,
+        "one_read_floor_seconds": floor_step,
         "brian2_ratio_n1e4": b2_ratio,
         "brian2_process_ratio_n1e4": b2_proc_ratio,
         "brian2_note": brian2_note,
