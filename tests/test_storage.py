@@ -33,7 +33,7 @@ def test_bf16_storage_run():
     arrays, conn = build_arrays(make_model(low))
     assert arrays[0].dtype == jnp.bfloat16 and arrays[1].dtype == jnp.bfloat16
     # γ is the self-term of the rounded loadings, computed in fp32
-    F, G = np.asarray(arrays[0], np.float64), np.asarray(arrays[1], np.float64)
+    F, G = np.asarray(arrays[0], np.float64), np.asarray(arrays[1], np.float64).T  # Gᵀ stored
     np.testing.assert_allclose(
         np.asarray(arrays[3]), conn.scale * np.sum(F * G, axis=1), rtol=1e-5, atol=1e-9
     )
