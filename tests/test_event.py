@@ -6,7 +6,7 @@ Two kinds of checks:
   must produce the same spike trains and potentials up to rounding (a tie u·max φ = φ(h) between
   the two summation orders has probability ~1e-13 per candidate);
 - statistical: with independent noise streams (different seeds, same connectivity) and the fast
-  per-population draws, per-run statistics of the two paths must agree within a Welch t-test at
+  (int32) draws, per-run statistics of the two paths must agree within a Welch t-test at
   two-sided level 1e-3 (thresholds from the Student t quantile and the across-seed variances).
 """
 

@@ -28,9 +28,10 @@ Spikes are drawn by the exact thinning sampler of :func:`lowdim.dynamics.poisson
 with the *same random numbers*: K ~ Poisson(N max φ dt) candidates on uniform neurons, each kept
 with probability φ(h_j(k))/max φ, so per-neuron counts are independent Poisson(φ(h_j) dt) given the
 state — exactly the dense path's law. Only the ≈ N max φ dt candidates need h_j (a gather of their
-rows of F and a p-vector product), only the accepted spikes update m (a gather of their rows of G)
+rows of F fused with the p-vector product, and one gather of their 4-number trace-table row
+(c, ls, q, γ), one cache line), only the accepted spikes update m (a gather of their rows of G)
 and their traces. Per-step cost O(N max φ dt · p + p) instead of O(N p); memory still holds F, G
-(read sparsely) and three O(N) trace arrays.
+(read sparsely) and an (N, 4) trace table.
 
 Because the candidates, marks and ΔB come from the same RNG streams as the dense path
 (``fold_in(seed, 3)`` per step for spikes, ``fold_in(seed, 2)`` per step for the input), the two
@@ -106,25 +107,18 @@ def _steps_per_chunk(cfg: RunConfig) -> int:
     return best
 
 
-def _pools(model, draws: str, block: int | None):
-    """Candidate pools (offset, size, population or None for mixed, block size).
-
-    ``draws="dense"``: one pool over all N neurons with the dense path's draws (int64 indices);
-    ``draws="fast"``: one pool per population (Poisson splitting: K_in ~ Poisson(N_in max φ dt)
-    and K_rec ~ Poisson(N_rec max φ dt) are independent, candidates uniform within each), int32
-    indices, and a single p-vector product per candidate.
-    """
-    lam = model.phi.max * model.cfg.dt
-    n, n_in = model.neurons, model.n_in
-    if draws == "dense":
-        return [(0, n, None, block or thinning_block(n, lam))]
-    return [
-        (0, n_in, 0, block or thinning_block(n_in, lam)),
-        (n_in, n - n_in, 1, block or thinning_block(n - n_in, lam)),
-    ]
+def _pool(model, block: int | None) -> int:
+    """Candidate buffer size: mean + 8 sd + 16 of the per-step candidate count (as the dense
+    path's), or ``block``."""
+    return block or thinning_block(model.neurons, model.phi.max * model.cfg.dt)
 
 
-def _make_chunk(model, records_per_chunk: int, pools, acc_frac: int = 16):
+def _int_like(dtype):
+    """The signed integer type of the same width as ``dtype`` (the trace table's storage)."""
+    return jnp.int64 if jnp.dtype(dtype).itemsize == 8 else jnp.int32
+
+
+def _make_chunk(model, records_per_chunk: int, block: int, dense_draws: bool, acc_frac: int = 16):
     cfg, dtype = model.cfg, model.dtype
     phi = model.phi
     n, n_in, p = model.neurons, model.n_in, model.rank
@@ -139,7 +133,9 @@ def _make_chunk(model, records_per_chunk: int, pools, acc_frac: int = 16):
     ff = cfg.topology == "feedforward"
     noise = cfg.input == "white_noise" and cfg.sigma > 0
     noise_scale = math.sqrt(dt * cfg.time_unit_seconds) * (cfg.sigma / math.sqrt(p))
-    mixed = len(pools) == 1
+    itype = _int_like(dtype)
+    acc_block = max(64, block // acc_frac)
+    n_acc_pad = acc_block * (-(-block // acc_block))
 
     def trace_at(c, ls, q, k):
         """r(k) from the lazy trace (c = pre-spike value at step ls, q spikes at ls)."""
@@ -147,85 +143,83 @@ def _make_chunk(model, records_per_chunk: int, pools, acc_frac: int = 16):
         later = (e * c + q.astype(dtype) / tau) * jnp.exp(log_e * jnp.maximum(gap, 0.0))
         return jnp.where(ls == k, c, later)
 
-    def pool_pass(pool, K, kb, k, kappa, d, carry, F, G, gamma):
-        """All K candidates of one pool, in blocks; returns updated (M, counts, traces)."""
-        offset, size, pop, block = pool
-        acc_block = max(64, block // acc_frac)
-        n_acc_pad = acc_block * (-(-block // acc_block))
+    def unpack(rows):
+        """Trace-table rows (…, 4) → c, ls, q, γ (c and γ stored as the bits of ``dtype``)."""
+        c = jax.lax.bitcast_convert_type(rows[..., 0], dtype)
+        g = jax.lax.bitcast_convert_type(rows[..., 3], dtype)
+        return c, rows[..., 1], rows[..., 2], g
+
+    def pack(c, ls, q, g):
+        bits = jax.lax.bitcast_convert_type
+        return jnp.stack([bits(c, itype), ls.astype(itype), q.astype(itype), bits(g, itype)], -1)
+
+    def candidates(K, kb, k, kappa, d, carry, F, G):
+        """All K candidates of this step, in blocks; returns updated (M, counts, trace table)."""
 
         def block_body(bs):
-            M, cnt_in, cnt_all, c, ls, q, done, i = bs
+            M, cnt_in, cnt_all, tr, done, i = bs
             k1, k2 = jax.random.split(jax.random.fold_in(kb, i))
-            if mixed:  # the dense path's draws, bit for bit
+            if dense_draws:  # the dense path's draws, bit for bit
                 idx = jax.random.randint(k1, (block,), 0, n).astype(jnp.int32)
             else:
-                idx = offset + jax.random.randint(k1, (block,), 0, size, dtype=jnp.int32)
+                idx = jax.random.randint(k1, (block,), 0, n, dtype=jnp.int32)
             u = jax.random.uniform(k2, (block,), dtype=dtype)
             valid = jnp.arange(block) < (K - done)
-            rows_f = F[idx].astype(dtype)  # the only read of F: the candidates' rows
-            if mixed:
-                is_in = idx < n_in
-                hk = rows_f @ kappa.T  # (block, 2): columns in, rec
-                h = jnp.where(is_in, hk[:, 0] + d, hk[:, 1])
-            else:
-                h = rows_f @ kappa[pop] + (d if pop == 0 else 0.0)
-            if not ff:
-                h = h - gamma[idx] * trace_at(c[idx], ls[idx], q[idx], k)
+            is_in = idx < n_in
+            # the only read of F: the candidates' rows, gathered straight into the product with
+            # their population's κ (one fused loop; the rows are never materialised)
+            rows_f = jnp.take(F, idx, axis=0, mode="clip").astype(dtype)
+            k_sel = jnp.where(is_in[:, None], kappa[0], kappa[1])
+            h = jnp.sum(rows_f * k_sel, axis=1) + jnp.where(is_in, d, 0.0)
+            if not ff:  # one gather of the candidates' trace-table rows (one cache line each)
+                c, ls, q, g = unpack(tr[idx])
+                h = h - g * trace_at(c, ls, q, k)
             keep = valid & (u * rmax < phi(h))
             n_keep = jnp.sum(keep, dtype=jnp.int32)
             cnt_all = cnt_all + n_keep
-            if mixed:
-                cnt_in = cnt_in + jnp.sum(keep & is_in, dtype=jnp.int32)
-            elif pop == 0:
-                cnt_in = cnt_in + n_keep
+            cnt_in = cnt_in + jnp.sum(keep & is_in, dtype=jnp.int32)
             # compact accepted candidates; process them in sub-blocks (never truncated)
             pos = jnp.cumsum(keep.astype(jnp.int32)) - 1
             comp = jnp.full((n_acc_pad,), n, jnp.int32)
             comp = comp.at[jnp.where(keep, pos, n_acc_pad)].set(idx, mode="drop")
 
             def acc_body(a):
-                M, c, ls, q, j = a
+                M, tr, j = a
                 rows = jax.lax.dynamic_slice(comp, (j * acc_block,), (acc_block,))
-                if not (ff and pop == 1):  # feedforward: only 'in' spikes enter m
-                    src = rows < n_in if ff else rows < n
-                    g = G.at[rows].get(mode="fill", fill_value=0).astype(dtype)
-                    M = M + jnp.sum(jnp.where(src[:, None], g, 0.0), axis=0)
+                src = rows < n_in if ff else rows < n  # feedforward: only 'in' spikes enter m
+                g = G.at[rows].get(mode="fill", fill_value=0).astype(dtype)
+                M = M + jnp.sum(jnp.where(src[:, None], g, 0.0), axis=0)
                 # traces: first spike of a neuron in this step sets (c, ls), later ones add to q
-                cr = c.at[rows].get(mode="fill", fill_value=0)
-                lr = ls.at[rows].get(mode="fill", fill_value=-1)
-                qr = q.at[rows].get(mode="fill", fill_value=0)
+                cr, lr, qr, gr = unpack(tr.at[rows].get(mode="fill", fill_value=0))  # pads: dropped
                 same = lr == k
-                c = c.at[rows].set(jnp.where(same, cr, trace_at(cr, lr, qr, k)), mode="drop")
-                ls = ls.at[rows].set(k.astype(jnp.int32), mode="drop")
-                q = q.at[rows].set(jnp.where(same, qr, 0), mode="drop")
-                q = q.at[rows].add(1, mode="drop")
-                return M, c, ls, q, j + 1
+                c_new = jnp.where(same, cr, trace_at(cr, lr, qr, k))
+                q_new = jnp.where(same, qr, 0)
+                # a neuron accepted twice in this sub-block: its rows get the same (c, ls) and
+                # the count is added once per acceptance below
+                tr = tr.at[rows].set(pack(c_new, jnp.full_like(lr, k), q_new, gr), mode="drop")
+                ones = jnp.zeros((acc_block, 4), itype).at[:, 2].set(1)
+                tr = tr.at[rows].add(ones, mode="drop")
+                return M, tr, j + 1
 
-            M, c, ls, q, _ = jax.lax.while_loop(
-                lambda a: a[4] * acc_block < n_keep, acc_body, (M, c, ls, q, jnp.int32(0))
+            M, tr, _ = jax.lax.while_loop(
+                lambda a: a[2] * acc_block < n_keep, acc_body, (M, tr, jnp.int32(0))
             )
-            return M, cnt_in, cnt_all, c, ls, q, done + block, i + 1
+            return M, cnt_in, cnt_all, tr, done + block, i + 1
 
         z = jnp.int32(0)
-        out = jax.lax.while_loop(lambda bs: bs[6] < K, block_body, (*carry, z, z))
-        return out[:6]
+        out = jax.lax.while_loop(lambda bs: bs[4] < K, block_body, (*carry, z, z))
+        return out[:4]
 
     def step(state, k, arrays):
-        F, G, scale, gamma, keys = arrays
-        kappa, d, c, ls, q = state
+        F, G, scale, keys = arrays
+        kappa, d, tr = state
         key_spikes, key_input = keys
         kK, kb = jax.random.split(jax.random.fold_in(key_spikes, k))
         z = jnp.int32(0)
-        carry = (jnp.zeros(p, dtype), z, z, c, ls, q)
-        for j, pool in enumerate(pools):
-            lam = pool[1] * rmax * dt
-            if mixed:
-                K, kbj = jax.random.poisson(kK, lam, dtype=jnp.int32), kb
-            else:
-                K = jax.random.poisson(jax.random.fold_in(kK, j), lam, dtype=jnp.int32)
-                kbj = jax.random.fold_in(kb, j)
-            carry = pool_pass(pool, K, kbj, k, kappa, d, carry, F, G, gamma)
-        M, cnt_in, cnt_all, c, ls, q = carry
+        K = jax.random.poisson(kK, n * rmax * dt, dtype=jnp.int32)
+        M, cnt_in, cnt_all, tr = candidates(
+            K, kb, k, kappa, d, (jnp.zeros(p, dtype), z, z, tr), F, G
+        )
         M = scale * M
         k_in = e * kappa[0] + (0.0 if ff else M / tau)
         if noise:
@@ -237,15 +231,16 @@ def _make_chunk(model, records_per_chunk: int, pools, acc_frac: int = 16):
             d = e * d + (1.0 - e) * drive
         c_in, c_all = cnt_in.astype(dtype), cnt_all.astype(dtype)
         rates = jnp.stack([c_in / n_in, (c_all - c_in) / n_rec_pop]) / dt
-        return (kappa, d, c, ls, q), rates, M
+        return (kappa, d, tr), rates, M
 
-    def potentials(state, k, F_rec, gamma_rec, rec_idx):
-        kappa, d, c, ls, q = state
+    def potentials(state, k, F_rec, rec_idx):
+        kappa, d, tr = state
         rec_in = (rec_idx < n_in).astype(dtype)
         hk = F_rec @ kappa.T
         h = jnp.where(rec_in > 0, hk[:, 0], hk[:, 1]) + rec_in * d
         if not ff:
-            h = h - gamma_rec * trace_at(c[rec_idx], ls[rec_idx], q[rec_idx], k)
+            c, ls, q, g = unpack(tr[rec_idx])
+            h = h - g * trace_at(c, ls, q, k)
         return h
 
     def inner(carry, k, arrays, rec_idx):
@@ -255,11 +250,11 @@ def _make_chunk(model, records_per_chunk: int, pools, acc_frac: int = 16):
         win = {key: win[key] + val for key, val in w.items()}
         after = (k >= burn).astype(dtype)
         post = {key: post[key] + after * val for key, val in w.items()}
-        _, _, _, ls, q = state
-        spikes = jnp.where(ls[rec_idx] == k, q[rec_idx], 0).astype(jnp.int8)
+        rows = state[2][rec_idx]
+        spikes = jnp.where(rows[:, 1] == k, rows[:, 2], 0).astype(jnp.int8)
         return (state, post, win), spikes
 
-    def outer(carry, rec_start, arrays, F_rec, gamma_rec, rec_idx):
+    def outer(carry, rec_start, arrays, F_rec, rec_idx):
         state, post = carry
         zero = {key: jnp.zeros_like(v) for key, v in post.items()}
         ks = rec_start + jnp.arange(spr, dtype=jnp.int64)
@@ -267,28 +262,30 @@ def _make_chunk(model, records_per_chunk: int, pools, acc_frac: int = 16):
             lambda cr, k: inner(cr, k, arrays, rec_idx), (state, post, zero), ks
         )
         rec = {key: val / spr for key, val in win.items()}
-        rec["h"] = potentials(state, rec_start + spr, F_rec, gamma_rec, rec_idx)
+        rec["h"] = potentials(state, rec_start + spr, F_rec, rec_idx)
         rec["spikes"] = spikes
         return (state, post), rec
 
-    def chunk(carry, arrays, F_rec, gamma_rec, rec_idx, start):
+    def chunk(carry, arrays, F_rec, rec_idx, start):
         starts = start + spr * jnp.arange(records_per_chunk, dtype=jnp.int64)
-        return jax.lax.scan(
-            lambda cr, s: outer(cr, s, arrays, F_rec, gamma_rec, rec_idx), carry, starts
-        )
+        return jax.lax.scan(lambda cr, s: outer(cr, s, arrays, F_rec, rec_idx), carry, starts)
 
     return jax.jit(chunk, donate_argnums=(0,))
 
 
-def _initial(model):
+def _initial(model, gamma):
+    """Initial state: κ = 0, d = 0 and the trace table, one row per neuron of
+    (c, ls, q, γ) = (0, −1, 0, γ_i) with c and γ held as the bits of ``dtype`` (one gather per
+    candidate reads all four)."""
     n, p, dtype = model.neurons, model.rank, model.dtype
     K = model.n_overlaps
+    itype = _int_like(dtype)
+    tr = jnp.zeros((n, 4), itype)
+    tr = tr.at[:, 1].set(-1).at[:, 3].set(jax.lax.bitcast_convert_type(gamma.astype(dtype), itype))
     state = (
         jnp.zeros((2, p), dtype),  # κ_in, κ_rec
         jnp.zeros((), dtype),  # filtered deterministic drive d
-        jnp.zeros(n, dtype),  # c: trace value at the last spike step (before its spikes)
-        jnp.full(n, -1, jnp.int32),  # ls: step of the last spike
-        jnp.zeros(n, jnp.int32),  # q: spikes at that step
+        tr,  # c: trace before the last spike step's spikes, ls: that step, q: its spikes, γ
     )
     post = {"rate_snn": jnp.zeros(2, dtype), "m_snn": jnp.zeros(K, dtype)}
     return state, post
@@ -322,9 +319,9 @@ def simulate_events(
     output (module docstring). Extra attributes: ``method = "event"``, ``compile_seconds``,
     ``loop_seconds`` (simulation loop only, wall), ``loop_cpu_seconds`` (its process CPU time) and ``candidates_per_step`` (N max φ dt).
 
-    ``draws="fast"`` (default) draws candidates per population (exact by Poisson splitting);
-    ``draws="dense"`` uses the dense path's random numbers one for one, so that both paths give the
-    same spike trains up to floating-point ties (a validation mode, ≈ 1.5× slower). ``block`` is
+    ``draws="fast"`` (default) draws the candidates' neuron indices as int32 (the same law);
+    ``draws="dense"`` uses the dense path's random numbers one for one (int64 indices), so that both
+    paths give the same spike trains up to floating-point ties (a validation mode). ``block`` is
     the candidate buffer of the thinning loop (default mean + 8 sd + 16, as the dense path's); any
     size samples the same law, since further candidates go to further blocks (never truncated).
     """
@@ -343,34 +340,29 @@ def simulate_events(
         )
     F, G = _stored(connectivity.F, model.dtype), _stored(connectivity.G, model.dtype)
     keys = model.keys()
-    arrays = (
-        F,
-        G,
-        jnp.asarray(connectivity.scale, model.dtype),
-        model.effective_gamma(connectivity),
-        (keys["spikes"], keys["input"]),
-    )
+    arrays = (F, G, jnp.asarray(connectivity.scale, model.dtype), (keys["spikes"], keys["input"]))
     rec = jnp.asarray(model.rec_idx, jnp.int32)
-    F_rec, gamma_rec = F[rec].astype(model.dtype), arrays[3][rec]
-    if block is not None and (not isinstance(block, int) or block < 1):
+    F_rec = F[rec].astype(model.dtype)
+    if block is not None and (isinstance(block, bool) or not isinstance(block, int) or block < 1):
         raise ConfigError(f"block must be a positive integer, got {block!r}")
     if draws not in ("fast", "dense"):
         raise ConfigError(f"unknown draws {draws!r}; choose 'fast' or 'dense'")
-    pools = _pools(model, draws, block)
+    block = _pool(model, block)
     rpc = _steps_per_chunk(cfg)
-    state = _initial(model)
+    state = _initial(model, model.effective_gamma(connectivity))
     tc = time.perf_counter()
     cache_key = (
         cfg.replace(seed=0).to_json(),
         len(model.rec_idx),
-        tuple(pools),
+        block,
+        draws,
         str(F.dtype),
-        str(arrays[1].dtype),
+        str(G.dtype),
     )
     compiled = _COMPILED.get(cache_key)
     if compiled is None:
-        chunk_fn = _make_chunk(model, rpc, pools)
-        compiled = chunk_fn.lower(state, arrays, F_rec, gamma_rec, rec, jnp.int64(0)).compile()
+        chunk_fn = _make_chunk(model, rpc, block, draws == "dense")
+        compiled = chunk_fn.lower(state, arrays, F_rec, rec, jnp.int64(0)).compile()
         if len(_COMPILED) >= 8:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[cache_key] = compiled
@@ -381,7 +373,7 @@ def simulate_events(
         for ci in range(cfg.n_records // rpc):
             start = ci * rpc * cfg.steps_per_record
             tl, tcpu = time.perf_counter(), time.process_time()
-            state, recs = compiled(state, arrays, F_rec, gamma_rec, rec, jnp.int64(start))
+            state, recs = compiled(state, arrays, F_rec, rec, jnp.int64(start))
             recs = jax.tree_util.tree_map(np.asarray, recs)  # blocks until done
             loop_s += time.perf_counter() - tl
             loop_cpu += time.process_time() - tcpu
