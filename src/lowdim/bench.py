@@ -376,6 +376,8 @@ def _print(res: dict) -> None:
     from rich.table import Table
 
     con = Console()
+    if not con.is_terminal:  # logs and pipes: wide enough that no column is cut
+        con = Console(width=140)
     t = Table(title="lowdim bench (simulation loop; s per simulated second)")
     for col in ("tool", "run", "N", "sim s", "s / sim s", "steps/s", "neuron-steps/s", "rate Hz"):
         t.add_column(col, justify="right")
