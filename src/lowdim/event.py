@@ -28,7 +28,7 @@ Spikes are drawn by the exact thinning sampler of :func:`lowdim.dynamics.poisson
 with the *same random numbers*: K ~ Poisson(N max φ dt) candidates on uniform neurons, each kept
 with probability φ(h_j(k))/max φ, so per-neuron counts are independent Poisson(φ(h_j) dt) given the
 state — exactly the dense path's law. Only the ≈ N max φ dt candidates need h_j (a gather of their
-rows of F fused with the p-vector product, and one gather of their 4-number trace-table row
+rows of F and a p-vector product, and one gather of their 4-number trace-table row
 (c, ls, q, γ), one cache line), only the accepted spikes update m (a gather of their rows of G)
 and their traces. Per-step cost O(N max φ dt · p + p) instead of O(N p); memory still holds F, G
 (read sparsely) and an (N, 4) trace table.
