@@ -73,7 +73,8 @@ def test_killed_run_resumes_bitwise(tmp_path):
 def test_checkpoint_of_other_run_is_refused(tmp_path):
     path = tmp_path / "c.npz"
     cfg = lowdim.RunConfig(**CFG)
-    model_meta = ckpt.Checkpointer(path, cfg, "paper", 5, 6).meta
+    identity = {"config": cfg.to_json(), "fingerprint": "paper"}
+    model_meta = ckpt.Checkpointer(path, identity, 5, 6).meta
     ckpt.write(path, dict(model_meta, chunks_done=1, wall_seconds=1.0), {"x": np.zeros(3)})
     with pytest.raises(lowdim.ConfigError, match=r"different run \(settings \['seed'\]"):
         lowdim.simulate(cfg.replace(seed=12), checkpoint=path, checkpoint_steps=STEPS)

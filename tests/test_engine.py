@@ -11,11 +11,23 @@ from scipy import integrate, stats
 import lowdim
 from lowdim import RunConfig, from_arrays, paper, simulate
 from lowdim.dynamics import poisson_counts_thinning, thinning_block
-from lowdim.engine import build_arrays, make_model
+from lowdim.models.paper import paper_network
+from lowdim.solve import Program, stream_keys
 
 
-def _arrays(model, conn):
-    return build_arrays(model, conn)[0]
+def _stepper(cfg, conn):
+    """One paired step (x, h, k, spike key) → (x_new, h_new) of the paper's network."""
+    spec = paper_network(cfg, conn)
+    prog = Program(spec.net, spec.grid, spec.probes, layout=spec.layout)
+    P = prog.prepare(spec.net)
+    keys = stream_keys(jax.random.PRNGKey(cfg.seed), None, spec.seeds())
+
+    def step(x, h, k, spike_key=None):
+        ks = keys if spike_key is None else {**keys, "spikes": spike_key[None]}
+        v, _ = prog.dense_step(jnp.stack([x, h], axis=1), k, P, ks)
+        return v[:, 0], v[:, 1]
+
+    return step, spec
 
 
 def test_thinning_counts_are_poisson():
@@ -27,7 +39,7 @@ def test_thinning_counts_are_poisson():
     draws = 20_000
     block = thinning_block(12, phi.max * dt)
     f = jax.jit(
-        jax.vmap(lambda k: poisson_counts_thinning(k, phi, h, phi.max, dt, block, jnp.float64))
+        jax.vmap(lambda k: poisson_counts_thinning(k, phi, h, phi.max, dt, block, jnp.float32))
     )
     counts = np.asarray(f(jax.random.split(jax.random.PRNGKey(7), draws)))
     for j in range(12):
@@ -45,19 +57,19 @@ def test_thinning_counts_are_poisson():
 def test_expected_snn_step_equals_rnn_step():
     """Given the same state, E[h_new] = x_new: average of many one-step draws (per-neuron z-scores)."""
     cfg = RunConfig(neurons=200, rank=5, dtype="float64", input="white_noise", seed=2)
-    model = make_model(cfg)
-    conn = paper(200, 5, model.phi, seed=2, dtype=jnp.float64)
-    arrays = _arrays(model, conn)
-    keys = model.keys()
-    rng = np.random.default_rng(0)
-    state = jnp.asarray(rng.normal(1.5, 1.0, 200))
-    draws = 20_000
-    step = jax.jit(jax.vmap(lambda k: model.step(state, state, k, arrays, keys)[:2]))
-    x_new, h_new = step(jnp.arange(draws))
-    diff = np.asarray(h_new - x_new)  # the shared input noise cancels; spike noise remains
+    phi = cfg.phi()
+    with lowdim.float64():
+        conn = paper(200, 5, phi, seed=2, dtype=jnp.float64)
+        step, _ = _stepper(cfg, conn)
+        rng = np.random.default_rng(0)
+        state = jnp.asarray(rng.normal(1.5, 1.0, 200))
+        draws = 20_000
+        f = jax.jit(jax.vmap(lambda k: step(state, state, k)))
+        x_new, h_new = f(jnp.arange(draws, dtype=jnp.int32))
+        diff = np.asarray(h_new - x_new)  # the shared input noise cancels; spike noise remains
     # Var(h_new − x_new) = (1/τ²) Σ_j W_ij² φ_j dt (Poisson counts), per neuron
     W = conn.dense()
-    lam = np.asarray(model.phi(state)) * cfg.dt
+    lam = np.asarray(phi.numpy(np.asarray(state))) * cfg.dt
     sd = np.sqrt((W**2) @ lam) / cfg.tau
     z = diff.mean(axis=0) / (sd / math.sqrt(draws))
     # each z is N(0, 1) under the hypothesis; neurons share the same draws (correlated z), so
@@ -82,28 +94,25 @@ def test_feedforward_snn_mean_converges_to_rnn():
         record_dt=1e-3,
         burn_in=0.0,
     )
-    model = make_model(cfg)
-    conn = paper(400, 8, model.phi, seed=5, dtype=jnp.float64)
-    arrays = _arrays(model, conn)
-    keys = model.keys()
-    rec = jnp.asarray(model.rec_idx)
     n_steps = cfg.n_steps
+    with lowdim.float64():
+        conn = paper(400, 8, cfg.phi(), seed=5, dtype=jnp.float64)
+        step, spec = _stepper(cfg, conn)
+        rec = jnp.asarray(spec.rec_idx)
 
-    def trial(spike_key):
-        ks = {**keys, "spikes": spike_key}
+        def trial(spike_key):
+            def body(c, k):
+                x, h = c
+                x, h = step(x, h, k, spike_key)
+                return (x, h), (x[rec], h[rec])
 
-        def body(c, k):
-            x, h = c
-            x, h, *_ = model.step(x, h, k, arrays, ks)
-            return (x, h), (x[rec], h[rec])
+            z = jnp.zeros(400)
+            _, (xs, hs) = jax.lax.scan(body, (z, z), jnp.arange(n_steps, dtype=jnp.int32))
+            return xs, hs
 
-        z = jnp.zeros(400)
-        _, (xs, hs) = jax.lax.scan(body, (z, z), jnp.arange(n_steps))
-        return xs, hs
-
-    trials = 400
-    xs, hs = jax.jit(jax.vmap(trial))(jax.random.split(jax.random.PRNGKey(11), trials))
-    xs, hs = np.asarray(xs), np.asarray(hs)
+        trials = 400
+        xs, hs = jax.jit(jax.vmap(trial))(jax.random.split(jax.random.PRNGKey(11), trials))
+        xs, hs = np.asarray(xs), np.asarray(hs)
     np.testing.assert_array_equal(xs[0], xs[1])  # the RNN sees the same input in every trial
     t = slice(100, None, 50)  # after 1 τ, every 5 ms
     mean_h, se = hs[:, t].mean(0), hs[:, t].std(0, ddof=1) / math.sqrt(trials)
@@ -141,13 +150,14 @@ def _ode_error(dt):
         burn_in=0.0,
         seed=4,
     )
-    model = make_model(cfg)
-    conn = paper(N, p, model.phi, seed=4, dtype=jnp.float64)
-    conn = from_arrays(conn.F, conn.G, conn.scale * 2.0, dtype=np.float64)  # strong recurrence
+    phi = cfg.phi()
+    with lowdim.float64():
+        conn = paper(N, p, phi, seed=4, dtype=jnp.float64)
+        conn = from_arrays(conn.F, conn.G, conn.scale * 2.0, dtype=np.float64)  # strong recurrence
     ds = simulate(cfg, conn)
     W = conn.dense()
     I = np.where(np.arange(N) < cfg.n_in, level, 0.0)
-    tau, phi = cfg.tau, model.phi
+    tau = cfg.tau
 
     def rhs(t, x):
         return (-x + W @ phi.numpy(x) + I) / tau

@@ -2,12 +2,12 @@
 
 Two kinds of checks:
 
-- pathwise: with ``draws="dense"`` both paths consume the same random numbers, so in float64 they
-  must produce the same spike trains and potentials up to rounding (a tie u·max φ = φ(h) between
-  the two summation orders has probability ~1e-13 per candidate);
-- statistical: with independent noise streams (different seeds, same connectivity) and the fast
-  (int32) draws, per-run statistics of the two paths must agree within a Welch t-test at
-  two-sided level 1e-3 (thresholds from the Student t quantile and the across-seed variances).
+- pathwise: both methods consume the same random numbers, so in float64 they must produce the
+  same spike trains and potentials up to rounding (a tie u·max φ = φ(h) between the two
+  summation orders has probability ~1e-13 per candidate);
+- statistical: with independent noise streams (different seeds, same connectivity) in float32,
+  per-run statistics of the two paths must agree within a Welch t-test at two-sided level 1e-3
+  (thresholds from the Student t quantile and the across-seed variances).
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import pytest
 from scipy import stats
 
 import lowdim
-from lowdim import engine
+from lowdim import simulate_events
 from lowdim.errors import ConfigError
-from lowdim.event import simulate_events
 
 
 def _cfg(**kw):
@@ -49,13 +48,13 @@ def test_same_random_numbers_give_the_same_path():
     # seconds as the noise unit: strong input, ≈ 20 Hz, many spikes to compare
     cfg = _cfg(record_population="all", record_neurons=40)
     a = lowdim.simulate(cfg)
-    b = simulate_events(cfg, draws="dense")
+    b = simulate_events(cfg)
     assert a.spike_time.size > 20
     _assert_same_path(a, b)
     assert b.attrs["method"] == "event"
 
 
-def test_self_term_multi_block_and_repeated_spikes_exact(monkeypatch):
+def test_self_term_multi_block_and_repeated_spikes_exact():
     # coarse dt (max φ dt = 0.5) gives neurons with 2+ spikes in a step; a tiny candidate block
     # forces many blocks per step (a neuron's spikes spread over blocks); a strong self-coupling
     # γ makes any error in the lazily stored spike trace visible in h.
@@ -64,11 +63,11 @@ def test_self_term_multi_block_and_repeated_spikes_exact(monkeypatch):
     rng = np.random.default_rng(3)
     F = rng.standard_normal((300, 4))
     G = phi.numpy(F) - phi.a + 100.0 * F  # large Σ_μ F_iμ G_iμ
-    conn = lowdim.from_arrays(F, G, 1.0 / (phi.c * 300), dtype=np.float64)
+    with lowdim.float64():
+        conn = lowdim.from_arrays(F, G, 1.0 / (phi.c * 300), dtype=np.float64)
     assert float(np.abs(np.asarray(conn.gamma)).max()) > 0.01  # ≥ 1 potential unit per spike (γ/τ)
-    monkeypatch.setattr(engine, "thinning_block", lambda n, lam: 7)
-    a = lowdim.simulate(cfg, conn)
-    b = simulate_events(cfg, conn, draws="dense", block=7)
+    a = lowdim.simulate(cfg, conn, block=7)
+    b = simulate_events(cfg, conn, block=7)
     counts = np.unique(a.spike_time.values + 1e3 * a.spike_neuron.values, return_counts=True)[1]
     assert counts.max() >= 2  # repeated spikes of one neuron in one step happened
     _assert_same_path(a, b)
@@ -78,7 +77,7 @@ def test_self_term_multi_block_and_repeated_spikes_exact(monkeypatch):
 def test_feedforward_with_step_input_same_path():
     cfg = _cfg(topology="feedforward", input="step", input_level=1.5, step_start=0.05, sigma=0.3)
     a = lowdim.simulate(cfg)
-    b = simulate_events(cfg, draws="dense")
+    b = simulate_events(cfg)
     _assert_same_path(a, b)
 
 
@@ -96,20 +95,8 @@ def _dense_engine(cfg, conn):
     return lowdim.simulate(cfg, conn)
 
 
-def _event_dense_draws(cfg, conn):
-    # pathwise equal to the dense engine (tests above); compiled once for all seeds
-    return simulate_events(cfg, conn, draws="dense")
-
-
-@pytest.mark.parametrize(
-    "reference",
-    [
-        _event_dense_draws,
-        pytest.param(_dense_engine, marks=pytest.mark.slow),
-    ],
-    ids=["dense-draws", "engine"],
-)
-def test_statistically_identical_to_dense_path(reference):
+def test_statistically_identical_to_dense_path():
+    reference = _dense_engine
     seeds = 4
     cfg = _cfg(neurons=2000, rank=10, duration=0.25, dtype="float32", record_neurons=20)
     conn = lowdim.paper(cfg.neurons, cfg.p, cfg.phi(), seed=123)
@@ -133,5 +120,3 @@ def test_rejects_paired_and_membrane_noise():
         simulate_events(_cfg(networks="both"))
     with pytest.raises(ConfigError, match="membrane noise"):
         simulate_events(_cfg(membrane_noise=0.1))
-    with pytest.raises(ConfigError, match="draws"):
-        simulate_events(_cfg(), draws="other")

@@ -24,14 +24,14 @@ SCRIPT = textwrap.dedent(
     import jax
     import lowdim
     assert jax.device_count() == 4, jax.devices()
-    from lowdim.engine import build_arrays, make_model
-    base = dict(neurons=2048, rank=6, duration=0.02, burn_in=0.005, dtype="float64", seed=1)
+    from lowdim.models.paper import prepared
+    base = dict(neurons=2048, rank=6, duration=0.02, burn_in=0.005, dtype="float64", seed=1,
+                record_neurons=64)
     one = lowdim.simulate(lowdim.RunConfig(**base))
     out = {}
     for name, extra in [("untiled", {}), ("procedural", dict(loadings="procedural", tile_rows=1024))]:
         cfg = lowdim.RunConfig(**base, **extra, devices=4)
-        arrays, _ = build_arrays(make_model(cfg))
-        gamma = arrays[3]  # per-neuron arrays live in 4 contiguous shards
+        gamma = prepared(cfg)[2]["gamma"]  # per-neuron arrays live in 4 contiguous shards
         assert len(gamma.sharding.device_set) == 4
         assert gamma.addressable_shards[0].data.shape[0] == cfg.padded_neurons // 4
         four = lowdim.simulate(cfg)

@@ -7,7 +7,8 @@ import pytest
 
 import lowdim
 from lowdim.config import RunConfig
-from lowdim.engine import _contract, build_arrays, make_model
+from lowdim.models.paper import prepared
+from lowdim.solve import _contract
 
 
 @pytest.mark.parametrize("low", [jnp.bfloat16, jnp.float16])
@@ -30,12 +31,12 @@ def test_split_product_accumulates_in_fp32(low):
 def test_bf16_storage_run():
     cfg = RunConfig(neurons=3000, rank=8, duration=0.03, burn_in=0.01, seed=2)
     low = cfg.replace(loadings_dtype="bfloat16")
-    arrays, conn = build_arrays(make_model(low))
-    assert arrays[0].dtype == jnp.bfloat16 and arrays[1].dtype == jnp.bfloat16
+    spec, _, P = prepared(low)
+    assert P["F"].dtype == jnp.bfloat16 and P["G"].dtype == jnp.bfloat16
     # γ is the self-term of the rounded loadings, computed in fp32
-    F, G = np.asarray(arrays[0], np.float64), np.asarray(arrays[1], np.float64).T  # Gᵀ stored
+    F, G = np.asarray(P["F"], np.float64), np.asarray(P["G"], np.float64).T  # Gᵀ stored
     np.testing.assert_allclose(
-        np.asarray(arrays[3]), conn.scale * np.sum(F * G, axis=1), rtol=1e-5, atol=1e-9
+        np.asarray(P["gamma"]), spec.scale * np.sum(F * G, axis=1), rtol=1e-5, atol=1e-9
     )
     a, b = lowdim.simulate(cfg), lowdim.simulate(low)
     assert b.x.dtype == np.float32

@@ -1,37 +1,94 @@
-"""lowdim: low-dimensional dynamics in large recurrent networks of rate and spiking neurons."""
+"""lowdim: low-dimensional dynamics in large recurrent networks of rate and spiking neurons.
 
-import jax as _jax
-
-# float64 is available on request (RunConfig.dtype); every array is created with an explicit dtype.
-_jax.config.update("jax_enable_x64", True)
+Importing lowdim changes no global setting: JAX stays in its 32-bit mode unless you switch it
+(float64 runs use a scoped context, :func:`float64`), and matplotlib's backend is untouched.
+"""
 
 __version__ = "0.1.0"
 
+from . import probes  # noqa: E402
 from .config import RunConfig, load_config  # noqa: E402
 from .connectivity import LowRank, from_arrays, paper  # noqa: E402
-from .engine import estimate_memory, simulate  # noqa: E402
+from .engine import estimate_memory, run, simulate, simulate_events  # noqa: E402
 from .errors import ConfigError, MemoryBudgetError  # noqa: E402
-from .event import simulate_events  # noqa: E402
 from .io import load, save  # noqa: E402
-from .nonlinearity import Erf, Sigmoid, Tanh, make_transfer  # noqa: E402
+from .network import (  # noqa: E402
+    Along,
+    Binary,
+    Drive,
+    MembraneNoise,
+    Network,
+    Noise,
+    Poisson,
+    Populations,
+    Rate,
+    RowSampler,
+    transfer,
+)
+from .nonlinearity import Erf, Sigmoid, Tanh, Transfer, make_transfer  # noqa: E402
+from .probes import (  # noqa: E402
+    Activity,
+    Distance,
+    NeuronDistance,
+    Overlaps,
+    PopulationRates,
+    Potentials,
+    Projection,
+    Readout,
+    Spikes,
+)
 from .record import config_of  # noqa: E402
+from .solve import Grid, Layout, float64, solve  # noqa: E402
 
 __all__ = [
+    # the paper's front end
     "RunConfig",
     "load_config",
-    "LowRank",
-    "from_arrays",
-    "paper",
     "simulate",
     "simulate_events",
     "estimate_memory",
-    "ConfigError",
-    "MemoryBudgetError",
-    "load",
-    "save",
     "config_of",
+    # connectivity
+    "LowRank",
+    "from_arrays",
+    "paper",
+    # any low-rank network
+    "Network",
+    "Rate",
+    "Poisson",
+    "Binary",
+    "Drive",
+    "Noise",
+    "MembraneNoise",
+    "Along",
+    "RowSampler",
+    "Populations",
+    "Grid",
+    "Layout",
+    "solve",
+    "run",
+    "float64",
+    # probes
+    "probes",
+    "Potentials",
+    "Activity",
+    "Spikes",
+    "Overlaps",
+    "PopulationRates",
+    "Readout",
+    "Projection",
+    "Distance",
+    "NeuronDistance",
+    # transfer functions
+    "Transfer",
     "Tanh",
     "Sigmoid",
     "Erf",
     "make_transfer",
+    "transfer",
+    # results and errors
+    "load",
+    "save",
+    "ConfigError",
+    "MemoryBudgetError",
 ]

@@ -98,8 +98,7 @@ def _lowdim_run(kind: str, cfg, conn) -> dict:
     """One lowdim run; returns loop seconds (compile excluded) and whole-call seconds."""
     import jax
 
-    from .engine import simulate
-    from .event import simulate_events
+    from .engine import simulate, simulate_events
 
     jax.block_until_ready(conn.F)
     c0 = _CompileTimer.total()

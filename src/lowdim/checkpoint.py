@@ -1,11 +1,12 @@
-"""Checkpoint and resume of a long run (``simulate(cfg, checkpoint=PATH)``).
+"""Checkpoint and resume of a long run (``lowdim.run``/``lowdim.simulate`` with ``checkpoint``).
 
 A checkpoint is one ``.npz`` file holding
 
-- ``meta`` (JSON): format version, the run's config (JSON), a fingerprint of custom loadings,
-  the chunk length in records, the number of chunks done and in all, wall seconds so far;
-- ``x``, ``h``: the full state of both networks after the last completed chunk;
-- ``post/<name>``: the post-burn-in accumulators (sums for Δ, rates, overlaps, per-neuron Δ);
+- ``meta`` (JSON): format version, the run's identity (for the paper's network: its config JSON
+  and a fingerprint of custom loadings; otherwise a hash of the whole description), the chunk
+  length in records, the number of chunks done and in all, wall seconds so far;
+- ``state/<path>``: every leaf of the solve's state (potentials or event state, probe sums),
+  named by its path in the state pytree;
 - ``rec/<name>``: the records of all completed chunks, concatenated along time.
 
 The RNG needs no state: every draw is keyed by ``fold_in(stream, global step index)``, so the
@@ -27,9 +28,9 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["Checkpointer", "fingerprint", "concat", "read", "write", "FORMAT"]
+__all__ = ["Checkpointer", "fingerprint", "concat", "read", "write", "restore", "FORMAT"]
 
-FORMAT = 1
+FORMAT = 2
 
 
 def fingerprint(connectivity) -> str:
@@ -80,42 +81,65 @@ def read(path: str | os.PathLike) -> tuple[dict, dict]:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             arrays = {k: z[k] for k in z.files if k != "meta"}
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, EOFError) as e:
         raise ConfigError(
             f"cannot read checkpoint {str(path)!r} ({e}); delete it to start the run afresh"
         ) from None
     return meta, arrays
 
 
-class Checkpointer:
-    """Writes and reads the checkpoint of one run (see the module docstring)."""
+def _leaves(state) -> dict:
+    flat, _ = jax.tree_util.tree_flatten_with_path(state)
+    return {jax.tree_util.keystr(p): np.asarray(v) for p, v in flat}
 
-    def __init__(self, path, cfg, fingerprint: str, records_per_chunk: int, n_chunks: int):
+
+def restore(state, leaves: dict, path):
+    """``state`` (a fresh initial state: the structure) with the saved leaves put in."""
+    flat, treedef = jax.tree_util.tree_flatten_with_path(state)
+    out = []
+    for p, v in flat:
+        name = jax.tree_util.keystr(p)
+        if name not in leaves or leaves[name].shape != np.shape(v):
+            raise ConfigError(
+                f"checkpoint {str(path)!r} does not fit this run's state ({name}); delete it to "
+                "start afresh, or use another checkpoint path"
+            )
+        out.append(leaves[name].astype(np.asarray(v).dtype))
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+class Checkpointer:
+    """Writes and reads the checkpoint of one run (see the module docstring).
+
+    ``identity``: a dict of strings that must match to resume (e.g. ``{"config": json,
+    "fingerprint": hash}``) or one string."""
+
+    def __init__(self, path, identity, records_per_chunk: int, n_chunks: int):
         if jax.process_count() > 1:
             raise ConfigError(
                 "checkpoints are written by a single process; run without --checkpoint when "
                 "using several processes (jax.distributed)"
             )
         self.path = Path(path)
-        self.cfg = cfg
+        if not isinstance(identity, dict):
+            identity = {"identity": str(identity)}
         self.meta = {
             "format": FORMAT,
-            "config": cfg.to_json(),
-            "fingerprint": fingerprint,
+            **identity,
             "records_per_chunk": records_per_chunk,
             "n_chunks": n_chunks,
         }
+        self.identity = identity
 
     def save(self, state, pieces: list[dict], chunks_done: int, wall: float) -> None:
-        x, h, post = state
-        arrays = {"x": np.asarray(x), "h": np.asarray(h)}
-        arrays.update({f"post/{k}": np.asarray(v) for k, v in post.items()})
-        arrays.update({f"rec/{k}": v for k, v in concat(pieces).items()})
+        arrays = {f"state/{k}": v for k, v in _leaves(state).items()}
+        if pieces:
+            arrays.update({f"rec/{k}": v for k, v in concat(pieces).items()})
         meta = dict(self.meta, chunks_done=chunks_done, wall_seconds=wall)
         write(self.path, meta, arrays)
 
     def load(self):
-        """(state, pieces, chunks_done, wall) from an existing checkpoint, or None if absent."""
+        """(state leaves, pieces, chunks_done, wall) from an existing checkpoint, or None."""
         if not self.path.exists():
             return None
         meta, arrays = read(self.path)
@@ -124,17 +148,25 @@ class Checkpointer:
                 f"checkpoint {str(self.path)!r} has format {meta.get('format')}, this lowdim "
                 f"writes {FORMAT}; delete it to start afresh"
             )
-        if meta["config"] != self.meta["config"]:
-            old, new = json.loads(meta["config"]), json.loads(self.meta["config"])
-            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        for key, want in self.identity.items():
+            have = meta.get(key)
+            if have == want:
+                continue
+            if key == "config" and have is not None:
+                old, new = json.loads(have), json.loads(want)
+                diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+                raise ConfigError(
+                    f"checkpoint {str(self.path)!r} belongs to a different run (settings {diff} "
+                    "differ); use the same settings to resume, or another checkpoint path"
+                )
+            if key == "fingerprint":
+                raise ConfigError(
+                    f"checkpoint {str(self.path)!r} was made with other loadings; pass the same "
+                    "connectivity to resume, or use another checkpoint path"
+                )
             raise ConfigError(
-                f"checkpoint {str(self.path)!r} belongs to a different run (settings {diff} "
-                "differ); use the same settings to resume, or another checkpoint path"
-            )
-        if meta["fingerprint"] != self.meta["fingerprint"]:
-            raise ConfigError(
-                f"checkpoint {str(self.path)!r} was made with other loadings; pass the same "
-                "connectivity to resume, or use another checkpoint path"
+                f"checkpoint {str(self.path)!r} belongs to a different run; use the same "
+                "network, grid, probes and seed to resume, or another checkpoint path"
             )
         for key in ("records_per_chunk", "n_chunks"):
             if meta[key] != self.meta[key]:
@@ -142,7 +174,7 @@ class Checkpointer:
                     f"checkpoint {str(self.path)!r} was cut into chunks of "
                     f"{meta['records_per_chunk']} records; resume with the same checkpoint_steps"
                 )
-        post = {k[5:]: v for k, v in arrays.items() if k.startswith("post/")}
+        leaves = {k[6:]: v for k, v in arrays.items() if k.startswith("state/")}
         rec = {k[4:]: v for k, v in arrays.items() if k.startswith("rec/")}
-        pieces = [rec] if meta["chunks_done"] > 0 else []
-        return (arrays["x"], arrays["h"], post), pieces, meta["chunks_done"], meta["wall_seconds"]
+        pieces = [rec] if meta["chunks_done"] > 0 and rec else []
+        return leaves, pieces, meta["chunks_done"], meta["wall_seconds"]

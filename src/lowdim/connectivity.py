@@ -58,14 +58,18 @@ class LowRank:
         return int(self.F.shape[1])
 
     def overlaps(self, a):
-        """m = s Gᵀ a; ``a`` is (N,) or (N, k); returns (p,) or (p, k) (Eq. 8)."""
-        return self.scale * (self.G.T @ a)
+        """m = s Gᵀ a; ``a`` is (N,) or (N, k); returns (p,) or (p, k) (Eq. 8), in the
+        loadings' precision (float64 loadings compute in float64)."""
+        with _precision(self.F.dtype):
+            return self.scale * (self.G.T @ jnp.asarray(a, self.F.dtype))
 
     def recurrent_input(self, a):
         """Σ_{j≠i} W_ij a_j = F (s Gᵀ a) − γ ⊙ a, without the N×N matrix."""
-        m = self.overlaps(a)
-        gamma = self.gamma if jnp.ndim(a) == 1 else self.gamma[:, None]
-        return self.F @ m - gamma * a
+        with _precision(self.F.dtype):
+            a = jnp.asarray(a, self.F.dtype)
+            m = self.overlaps(a)
+            gamma = self.gamma if jnp.ndim(a) == 1 else self.gamma[:, None]
+            return self.F @ m - gamma * a
 
     def dense(self) -> np.ndarray:
         """The N×N matrix with zero diagonal, for validation at N ≤ 5000 only."""
@@ -97,8 +101,25 @@ def _self_couplings(F, G, scale):
     return scale * jnp.sum(F * G, axis=1)
 
 
+def _precision(dtype):
+    """A context in which arrays of ``dtype`` can be made: float64 needs JAX's 64-bit mode, which
+    is switched on for the construction only (the arrays stay float64 afterwards)."""
+    import contextlib
+
+    if dtype is not None and jnp.dtype(dtype) == jnp.float64:
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
 def from_arrays(F, G, scale: float, dtype=None) -> LowRank:
-    """Connectivity from user arrays F (N, p), G (N, p) and the scalar ``scale``."""
+    """Connectivity from user arrays F (N, p), G (N, p) and the scalar ``scale``.
+
+    ``dtype`` (default: F's, float32 for NumPy float64 input unless JAX's 64-bit mode is on)."""
+    with _precision(dtype):
+        return _from_arrays(F, G, scale, dtype)
+
+
+def _from_arrays(F, G, scale, dtype):
     F = jnp.asarray(F, dtype=dtype)
     G = jnp.asarray(G, dtype=dtype if dtype is not None else F.dtype)
     if F.ndim != 2 or G.shape != F.shape:
@@ -127,7 +148,8 @@ def paper(
     in lower precision; G is computed in ``dtype`` before rounding, and γ is computed in ``dtype``
     from the rounded loadings so that the removed self-term matches the stored matrix exactly.
     """
-    F, G = paper_loadings(neurons, rank, phi, seed, dtype, storage_dtype)
-    scale = 1.0 / (phi.c * neurons)
-    gamma = _self_couplings(F.astype(dtype), G.astype(dtype), scale)
+    with _precision(dtype):
+        F, G = paper_loadings(neurons, rank, phi, seed, dtype, storage_dtype)
+        scale = 1.0 / (phi.c * neurons)
+        gamma = _self_couplings(F.astype(dtype), G.astype(dtype), scale)
     return LowRank(F=F, G=G, scale=scale, gamma=gamma)

@@ -44,6 +44,8 @@ def poisson_counts_thinning(
     fixed size ``block`` inside a while loop, so K is never truncated.
 
     Only the candidates' potentials are read (``potentials[idx]``). Returns the counts (N,).
+    Every draw has an explicit dtype (int32 indices), so the numbers do not depend on JAX's
+    64-bit mode.
     ``n_valid`` < N restricts the neurons to the first ``n_valid`` entries (padded layouts; the
     draws are then those of an unpadded array of ``n_valid`` neurons) and the rest get zero counts.
     """
@@ -54,9 +56,9 @@ def poisson_counts_thinning(
     def body(state):
         counts, done, i = state
         k1, k2 = jax.random.split(jax.random.fold_in(kb, i))
-        idx = jax.random.randint(k1, (block,), 0, n)
+        idx = jax.random.randint(k1, (block,), 0, n, dtype=jnp.int32)
         u = jax.random.uniform(k2, (block,), dtype=potentials.dtype)
-        valid = jnp.arange(block) < (K - done)
+        valid = jnp.arange(block, dtype=jnp.int32) < (K - done)
         keep = valid & (u * rate_max < rate_fn(potentials[idx]))
         counts = counts.at[idx].add(keep.astype(dtype))
         return counts, done + block, i + 1

@@ -1,116 +1,66 @@
-"""Event-driven SNN-only simulation: per step, only the thinning candidates are evaluated.
+"""The event-driven method of the solve: only candidates are evaluated (``method="event"``).
 
-The dense path (:func:`lowdim.engine.simulate`) updates all N potentials every step,
+**Poisson neurons.** The dense method updates all N potentials every step and reads F and G
+(2 N p numbers). With leaky neurons the same recursion is solved in closed form by a p-vector
+per *group* of neurons and one scalar trace per neuron. Neurons are grouped by the populations
+the description uses (targets and sources of the recurrence, input populations, probed
+populations); within a group every neuron receives the same combination of terms. Then
 
-    h ← e h + (1/τ)(F m − γ ⊙ n) + (σ/(τ√p)) ξ ΔB [in] + (1 − e) I(t) [in],
-    m = s Gᵀ n,  n_j ~ Poisson(φ(h_j) dt),  e = exp(−dt/τ),
+    h_i(k) = e^k x0_i + F_i · κ_g(k) + d_g(k) + X_i · d_x(k) − γ_i r_i(k),     g = group of i
+    κ_g(k+1) = e κ_g(k) + tgt_g m(k)/τ + Σ_{inputs along F reaching g} c(k)
+    d_g(k+1) = e d_g(k) + (1 − e) Σ_{uniform drives reaching g} u(k dt)
+    d_x(k+1) = e d_x(k) + (explicit input vectors' coefficients at step k)
+    r_i(k+1) = e r_i(k) + n_i(k)/τ
 
-which reads F and G (2 N p numbers) every step. With h(0) = 0 the same recursion is solved in
-closed form by a p-vector per population and one scalar trace per neuron:
-
-    h_i(k) = F_i · κ_pop(i)(k) − γ_i r_i(k) + d(k) [i ∈ in],
-    κ_in(k+1)  = e κ_in(k)  + m(k)/τ + (σ/(τ√p)) ΔB(k)     (feedforward: no m(k) term),
-    κ_rec(k+1) = e κ_rec(k) + m(k)/τ,
-    r_i(k+1)   = e r_i(k) + n_i(k)/τ,
-    d(k+1)     = e d(k) + (1 − e) I(k dt).
-
-*Proof*: substitute into the dense update; every term is linear in the state and the pieces of h
-that multiply F_i, γ_i and [i ∈ in] obey the recursions above term by term (induction on k from
-h(0) = κ(0) = r(0) = d(0) = 0). The feedforward topology (SM Sec. V) masks sources (only 'in'
-spikes enter m) and targets ('in' neurons get no F m), and has γ = 0.
+(X: the explicit input vectors side by side; c(k): (1 − e) C u(k dt) for drives along F,
+(σ/τ) C ΔB(k) for noise along F). *Proof*: substitute into the dense update
+(:mod:`lowdim.network`); every term is linear in the state, and the parts of h that multiply
+x0_i, F_i, [i ∈ population], X_i and γ_i obey the recursions above term by term (induction on k).
 
 The trace r_i changes deterministically (decay) except at the neuron's own spikes, so it is stored
 lazily: the step ``ls_i`` of its last spike, the count ``q_i`` of spikes at that step and the
 pre-spike value ``c_i = r_i(ls_i)``. Then r_i(k) = c_i for k = ls_i and
-r_i(k) = (e c_i + q_i/τ) e^{k − ls_i − 1} for k > ls_i — exact, O(1) per read.
+r_i(k) = (e c_i + q_i/τ) e^{k − ls_i − 1} for k > ls_i — exact, O(1) per read. One (N, 4) table
+holds (c, ls, q + 2²⁰·group, γ) per neuron (c and γ as the bits of the compute dtype): one cache
+line per candidate.
 
 Spikes are drawn by the exact thinning sampler of :func:`lowdim.dynamics.poisson_counts_thinning`
-with the *same random numbers*: K ~ Poisson(N max φ dt) candidates on uniform neurons, each kept
-with probability φ(h_j(k))/max φ, so per-neuron counts are independent Poisson(φ(h_j) dt) given the
-state — exactly the dense path's law. Only the ≈ N max φ dt candidates need h_j (a gather of their
-rows of F and a p-vector product, and one gather of their 4-number trace-table row
-(c, ls, q, γ), one cache line), only the accepted spikes update m (a gather of their rows of G)
-and their traces. Per-step cost O(N max φ dt · p + p) instead of O(N p); memory still holds F, G
-(read sparsely) and an (N, 4) trace table.
+with the *same random numbers*: K ~ Poisson(N max φ dt) candidates on uniform neurons (int32
+indices), each kept with probability φ(h_j(k))/max φ. Only the ≈ N max φ dt candidates need h_j (a
+gather of their rows of F), only the accepted spikes update m (a gather of their rows of G) and
+their traces: per step O(N max φ dt · p + p) instead of O(N p). The dense and event methods give
+the same spike trains as long as no mark u·max φ falls between the two floating-point
+evaluations of φ(h_j) (two summation orders): in float64 that essentially never happens over
+short runs; in float32 rare flips make the paths diverge after a while, but each remains an exact
+sample of the same process.
 
-Because the candidates, marks and ΔB come from the same RNG streams as the dense path
-(``fold_in(seed, 3)`` per step for spikes, ``fold_in(seed, 2)`` per step for the input), the two
-paths produce the same spike trains as long as no mark u·max φ falls between the two floating-point
-evaluations of φ(h_j) (h computed by two different summation orders): in float64 that essentially
-never happens over short runs; in float32 rare flips make the paths diverge after a while, but
-each remains an exact sample of the same process (statistical identity, tested).
+**Binary neurons, asynchronous.** Each step is a sequence of single-neuron updates seeing the ones
+before it: a sweep over all neurons in the order ``permutation(fold_in(spikes, k), N)``
+("async"), or K ~ Poisson(N dt/τ) updates on neurons ``randint`` from the same stream
+("continuous", continuous-time Glauber on the grid). The overlaps m are kept up to date after every
+update (m += s G_i (S_i' − S_i)), so a sweep costs O(N p). Glauber updates draw one uniform per
+update from the same stream.
 
-What is recorded (same names and units as :func:`lowdim.engine.simulate` with ``networks="snn"``):
-potentials ``h`` of the declared recorded neurons (evaluated from κ and their traces at the record
-times, exact), overlaps ``m_snn``, population rates ``rate_snn``, spikes of recorded neurons. The
-distance Δ needs the RNN (a dense O(N p) pass) and is out of scope here; use the paired engine.
-Membrane noise (SM Sec. VI) adds an independent per-neuron process that this closed form does not
-carry and is refused (use the dense engine).
+Random numbers: the streams of :mod:`lowdim.solve`. Probes: everything but Projection, Distance
+and NeuronDistance for Poisson neurons (they need all potentials or the rate network).
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import connectivity as conn_mod
-from .config import RunConfig
 from .dynamics import thinning_block
-from .engine import _Progress, available_memory, make_model
-from .errors import ConfigError, MemoryBudgetError
+from .errors import ConfigError
+from .network import Poisson
 
-__all__ = ["simulate_events", "estimate_memory_events"]
+__all__ = ["init_state", "advance", "step_views", "groups", "memory_bytes"]
 
-
-def estimate_memory_events(cfg: RunConfig) -> int:
-    """Peak bytes: F, G (+ one construction temporary), traces, candidate buffers, records."""
-    item = 8 if cfg.dtype == "float64" else 4
-    n, p = cfg.neurons, cfg.p
-    block = thinning_block(n, cfg.phi().max * cfg.dt)
-    k = min(cfg.record_overlaps, p)
-    records = cfg.n_records * (cfg.record_neurons + 2 * k + 4) * 8 + cfg.n_steps * max(
-        cfg.record_neurons, 1
-    )
-    return 3 * n * p * item + n * (item + 8 + 4) + 4 * block * (p + 4) * item + records
-
-
-def _check(cfg: RunConfig) -> None:
-    if cfg.networks != "snn":
-        raise ConfigError(
-            f"the event-driven path runs the SNN only (networks = 'snn'), got {cfg.networks!r}; "
-            "the paired run and the distance Δ need the RNN's dense pass: use lowdim.simulate"
-        )
-    if cfg.membrane_noise > 0:
-        raise ConfigError(
-            "membrane noise (SM Sec. VI) is not supported by the event-driven path; set "
-            "membrane_noise = 0 or use lowdim.simulate"
-        )
-    need, have = estimate_memory_events(cfg), available_memory()
-    if need > 0.9 * have:
-        raise MemoryBudgetError(
-            f"this event-driven run needs about {need / 2**30:.1f} GiB but "
-            f"{have / 2**30:.1f} GiB is available; reduce --neurons or --rank, or use float32"
-        )
-
-
-def _steps_per_chunk(cfg: RunConfig) -> int:
-    """A divisor of n_records giving chunks of at most ~4000 steps (progress granularity)."""
-    target = max(1, 4000 // cfg.steps_per_record)
-    best = 1
-    for d in range(1, min(cfg.n_records, target) + 1):
-        if cfg.n_records % d == 0:
-            best = d
-    return best
-
-
-def _pool(model, block: int | None) -> int:
-    """Candidate buffer size: mean + 8 sd + 16 of the per-step candidate count (as the dense
-    path's), or ``block``."""
-    return block or thinning_block(model.neurons, model.phi.max * model.cfg.dt)
+Q_BITS = 20  # q (spikes of a neuron at its last spike step) lives in the low 20 bits of column 2
+MAX_GROUPS = 2**10
 
 
 def _int_like(dtype):
@@ -118,277 +68,534 @@ def _int_like(dtype):
     return jnp.int64 if jnp.dtype(dtype).itemsize == 8 else jnp.int32
 
 
-def _make_chunk(model, records_per_chunk: int, block: int, dense_draws: bool, acc_frac: int = 16):
-    cfg, dtype = model.cfg, model.dtype
-    phi = model.phi
-    n, n_in, p = model.neurons, model.n_in, model.rank
-    n_rec_pop = n - n_in
-    dt, tau = cfg.dt, cfg.tau
-    e = model.decay
+def groups(prog):
+    """Group id per neuron (NumPy int32, N), membership (G, masks) and the mask names: neurons
+    that belong to the same populations (of those the description uses) form one group."""
+    names = prog.used_masks()
+    if not names:
+        return np.zeros(prog.n, np.int32), np.zeros((1, 0)), names
+    mat = np.stack([prog.populations[n] for n in names], axis=1)
+    rows, gid = np.unique(mat, axis=0, return_inverse=True)
+    if len(rows) > MAX_GROUPS:
+        raise ConfigError(
+            f"the populations of this network split it into {len(rows)} groups; the event method "
+            f"handles at most {MAX_GROUPS}: use fewer overlapping populations or method='dense'"
+        )
+    return gid.reshape(-1).astype(np.int32), rows.astype(np.float64), names
+
+
+def _block(prog) -> int:
+    if prog.block is not None:
+        return prog.block
+    kind = prog.kinds[0]
+    rate = kind.phi.max * prog.dt if isinstance(kind, Poisson) else prog.dt / prog.tau
+    return thinning_block(prog.n, rate)
+
+
+def memory_bytes(prog) -> int:
+    """Peak bytes of the event state and temporaries beyond the loadings (per trial)."""
+    item = jnp.dtype(prog.dtype).itemsize
+    block = _block(prog)
+    if isinstance(prog.kinds[0], Poisson):
+        return prog.n * 4 * item + 4 * block * (prog.p + 4) * item
+    return 2 * prog.n * item + 4 * block * item
+
+
+def _map(prog, f, *args):
+    """f over trials: vmap for a batch, a direct call (no batching overhead) for one trial."""
+    if prog.B == 1:
+        out = f(*[jax.tree_util.tree_map(lambda a: a[0], x) for x in args])
+        return jax.tree_util.tree_map(lambda a: a[None], out)
+    return jax.vmap(f)(*args)
+
+
+# ----------------------------------------------------------------------------- shared pieces
+class _Plan:
+    """Static pieces of the event method for one program."""
+
+    def __init__(self, prog):
+        self.prog = prog
+        self.poisson = isinstance(prog.kinds[0], Poisson)
+        gid, member, names = groups(prog)
+        self.gid_np, self.member_np, self.names = gid, member, names
+        self.n_groups = member.shape[0]
+        col = {n: i for i, n in enumerate(names)}
+
+        def of(name):  # (G,) membership of a population (None: every group)
+            return None if name is None else member[:, col[name]]
+
+        self.of = of
+        self.tgt = of(prog.targets)
+        src = of(prog.sources)
+        self.src = src
+        # γ is zero when no neuron is both source and target (feedforward)
+        both = np.ones(self.n_groups) if self.tgt is None else self.tgt.copy()
+        if src is not None:
+            both = both * src
+        self.self_term = bool(both.any())
+        self.explicit = [e for e in prog.inputs if e[0] == "term" and e[3]["kind"] == "array"]
+        self.uniform = [e for e in prog.inputs if e[0] == "term" and e[3]["kind"] == "uniform"]
+        self.x_width = sum(e[3]["width"] for e in self.explicit)
+        self.block = _block(prog)
+
+    def X(self, P):
+        """Explicit input vectors side by side (N, w), each masked by its population."""
+        cols = []
+        for e in self.explicit:
+            v = P["inputs"][e[1]]["vectors"]
+            pop = e[2].population
+            cols.append(v * P["masks"][pop][:, None] if pop is not None else v)
+        return jnp.concatenate(cols, axis=1) if cols else None
+
+    def input_increments(self, k, P, z, u_cache=None):
+        """Per-step increments of the filters: along F (G, p), uniform (G,), explicit (w,)."""
+        prog = self.prog
+        e, tau, dt, dtype = prog.decay, prog.tau, prog.dt, prog.dtype
+        G = self.n_groups
+        kap = jnp.zeros((G, prog.p), dtype)
+        dd = jnp.zeros((G,), dtype)
+        dx = []
+        for kind_, i, inp, entry in prog.inputs:
+            if kind_ != "term":
+                continue
+            d = P["inputs"][i]
+            if entry["noise"]:
+                a, b = entry["z"]
+                scale = math.sqrt(dt * inp.time_unit)
+                if entry["kind"] == "along" and inp.vectors.scalar:
+                    c = z[a:b] * scale * (inp.sigma * inp.vectors.coef) / tau
+                else:
+                    c = z[a:b] * scale * inp.sigma / tau
+            else:
+                c = (1.0 - e) * prog.u_at(entry, d, k)[0]
+                if entry["kind"] == "along" and inp.vectors.scalar:
+                    c = c * inp.vectors.coef
+            if entry["kind"] == "along":
+                col = c if inp.vectors.scalar else d["coef"] @ c
+                m = self.of(inp.population)
+                kap = kap + (col[None, :] if m is None else jnp.asarray(m, dtype)[:, None] * col)
+            elif entry["kind"] == "uniform":
+                m = self.of(inp.population)
+                dd = dd + (c[0] if m is None else jnp.asarray(m, dtype) * c[0])
+            else:
+                dx.append(c)
+        return kap, dd, (jnp.concatenate(dx) if dx else None)
+
+
+# ----------------------------------------------------------------------------- Poisson
+def _poisson_fns(plan):
+    prog = plan.prog
+    dtype, phi = prog.dtype, prog.kinds[0].phi
+    n, p = prog.n, prog.p
+    dt, tau, e = prog.dt, prog.tau, prog.decay
     log_e = -dt / tau
     rmax = phi.max
-    spr = cfg.steps_per_record
-    K_ov = model.n_overlaps
-    burn = cfg.burn_steps
-    ff = cfg.topology == "feedforward"
-    noise = cfg.input == "white_noise" and cfg.sigma > 0
-    noise_scale = math.sqrt(dt * cfg.time_unit_seconds) * (cfg.sigma / math.sqrt(p))
     itype = _int_like(dtype)
-    acc_block = max(64, block // acc_frac)
+    block = plan.block
+    acc_block = max(64, block // 16)
     n_acc_pad = acc_block * (-(-block // acc_block))
+    G_ = plan.n_groups
+    qmask = (1 << Q_BITS) - 1
+    src_g = None if plan.src is None else jnp.asarray(plan.src, dtype)
 
     def trace_at(c, ls, q, k):
-        """r(k) from the lazy trace (c = pre-spike value at step ls, q spikes at ls)."""
         gap = (k - ls - 1).astype(dtype)
         later = (e * c + q.astype(dtype) / tau) * jnp.exp(log_e * jnp.maximum(gap, 0.0))
         return jnp.where(ls == k, c, later)
 
     def unpack(rows):
-        """Trace-table rows (…, 4) → c, ls, q, γ (c and γ stored as the bits of ``dtype``)."""
         c = jax.lax.bitcast_convert_type(rows[..., 0], dtype)
         g = jax.lax.bitcast_convert_type(rows[..., 3], dtype)
-        return c, rows[..., 1], rows[..., 2], g
+        return c, rows[..., 1], rows[..., 2] & qmask, rows[..., 2] >> Q_BITS, g
 
-    def pack(c, ls, q, g):
+    def pack(c, ls, q, gid, g):
         bits = jax.lax.bitcast_convert_type
-        return jnp.stack([bits(c, itype), ls.astype(itype), q.astype(itype), bits(g, itype)], -1)
+        col2 = q.astype(itype) + (gid.astype(itype) << Q_BITS)
+        return jnp.stack([bits(c, itype), ls.astype(itype), col2, bits(g, itype)], -1)
 
-    def candidates(K, kb, k, kappa, d, carry, F, G):
-        """All K candidates of this step, in blocks; returns updated (M, counts, trace table)."""
+    def field(idx, rows_t, k, core, arr):
+        """h of neurons ``idx`` at step k from the closed form (rows_t: their table rows)."""
+        c, ls, q, gid, g = unpack(rows_t)
+        rows_f = jnp.take(arr["F"], idx, axis=0, mode="clip").astype(dtype)
+        # h with each neuron's group κ as one multiply-and-reduce over p (one dot over the
+        # candidate block; docs/design_notes/engine.md)
+        h = jnp.sum(rows_f * core["kappa"][gid], axis=1) + core["d"][gid]
+        if arr.get("X") is not None:
+            h = h + jnp.take(arr["X"], idx, axis=0, mode="clip") @ core["dx"]
+        if arr.get("x0") is not None:
+            h = h + jnp.exp(log_e * k.astype(dtype)) * jnp.take(arr["x0"], idx, mode="clip")
+        if plan.self_term:
+            h = h - g * trace_at(c, ls, q, k)
+        return h, gid
+
+    def candidates(K, kb, k, core, arr):
+        W = arr.get("W")
 
         def block_body(bs):
-            M, cnt_in, cnt_all, tr, done, i = bs
+            M, cnt, z, tr, done, i = bs
             k1, k2 = jax.random.split(jax.random.fold_in(kb, i))
-            if dense_draws:  # the dense path's draws, bit for bit
-                idx = jax.random.randint(k1, (block,), 0, n).astype(jnp.int32)
-            else:
-                idx = jax.random.randint(k1, (block,), 0, n, dtype=jnp.int32)
+            idx = jax.random.randint(k1, (block,), 0, n, dtype=jnp.int32)
             u = jax.random.uniform(k2, (block,), dtype=dtype)
-            valid = jnp.arange(block) < (K - done)
-            is_in = idx < n_in
-            rows_f = jnp.take(F, idx, axis=0, mode="clip").astype(dtype)  # the only read of F
-            # h with each candidate's population κ as one multiply-and-reduce over p: measured
-            # ≈ 10 % faster per step than (rows @ κᵀ) and a select (docs/design_notes/engine.md)
-            k_sel = jnp.where(is_in[:, None], kappa[0], kappa[1])
-            h = jnp.sum(rows_f * k_sel, axis=1) + jnp.where(is_in, d, 0.0)
-            if not ff:  # one gather of the candidates' trace-table rows (one cache line each)
-                c, ls, q, g = unpack(tr[idx])
-                h = h - g * trace_at(c, ls, q, k)
+            valid = jnp.arange(block, dtype=jnp.int32) < (K - done)
+            h, gid = field(idx, tr[idx], k, {**core, "table": tr}, arr)
             keep = valid & (u * rmax < phi(h))
             n_keep = jnp.sum(keep, dtype=jnp.int32)
-            cnt_all = cnt_all + n_keep
-            cnt_in = cnt_in + jnp.sum(keep & is_in, dtype=jnp.int32)
+            cnt = cnt + jax.ops.segment_sum(keep.astype(jnp.int32), gid, num_segments=G_)
             # compact accepted candidates; process them in sub-blocks (never truncated)
             pos = jnp.cumsum(keep.astype(jnp.int32)) - 1
             comp = jnp.full((n_acc_pad,), n, jnp.int32)
             comp = comp.at[jnp.where(keep, pos, n_acc_pad)].set(idx, mode="drop")
 
             def acc_body(a):
-                M, tr, j = a
+                M, z, tr, j = a
                 rows = jax.lax.dynamic_slice(comp, (j * acc_block,), (acc_block,))
-                src = rows < n_in if ff else rows < n  # feedforward: only 'in' spikes enter m
-                g = G.at[rows].get(mode="fill", fill_value=0).astype(dtype)
-                M = M + jnp.sum(jnp.where(src[:, None], g, 0.0), axis=0)
+                cr, lr, qr, gr_id, gr = unpack(tr.at[rows].get(mode="fill", fill_value=0))
+                real = rows < n
+                src = real if src_g is None else real & (src_g[gr_id] > 0)
+                gm = arr["G"].at[rows].get(mode="fill", fill_value=0).astype(dtype)
+                M = M + jnp.sum(jnp.where(src[:, None], gm, 0.0), axis=0)
+                if W is not None:
+                    wr = W.at[rows].get(mode="fill", fill_value=0).astype(dtype)
+                    z = z + jnp.sum(jnp.where(real[:, None], wr, 0.0), axis=0)
                 # traces: first spike of a neuron in this step sets (c, ls), later ones add to q
-                cr, lr, qr, gr = unpack(tr.at[rows].get(mode="fill", fill_value=0))  # pads: dropped
                 same = lr == k
                 c_new = jnp.where(same, cr, trace_at(cr, lr, qr, k))
                 q_new = jnp.where(same, qr, 0)
                 # a neuron accepted twice in this sub-block: its rows get the same (c, ls) and
                 # the count is added once per acceptance below
-                tr = tr.at[rows].set(pack(c_new, jnp.full_like(lr, k), q_new, gr), mode="drop")
+                tr = tr.at[rows].set(
+                    pack(c_new, jnp.full_like(lr, k), q_new, gr_id, gr), mode="drop"
+                )
                 ones = jnp.zeros((acc_block, 4), itype).at[:, 2].set(1)
                 tr = tr.at[rows].add(ones, mode="drop")
-                return M, tr, j + 1
+                return M, z, tr, j + 1
 
-            M, tr, _ = jax.lax.while_loop(
-                lambda a: a[2] * acc_block < n_keep, acc_body, (M, tr, jnp.int32(0))
+            M, z, tr, _ = jax.lax.while_loop(
+                lambda a: a[3] * acc_block < n_keep, acc_body, (M, z, tr, jnp.int32(0))
             )
-            return M, cnt_in, cnt_all, tr, done + block, i + 1
+            return M, cnt, z, tr, done + block, i + 1
 
-        z = jnp.int32(0)
-        out = jax.lax.while_loop(lambda bs: bs[4] < K, block_body, (*carry, z, z))
+        zi = jnp.int32(0)
+        z0 = jnp.zeros((W.shape[1] if W is not None else 0,), dtype)
+        init = (jnp.zeros(p, dtype), jnp.zeros(G_, jnp.int32), z0, core["table"], zi, zi)
+        out = jax.lax.while_loop(lambda bs: bs[4] < K, block_body, init)
         return out[:4]
 
-    def step(state, k, arrays):
-        F, G, scale, keys = arrays
-        kappa, d, tr = state
-        key_spikes, key_input = keys
+    def step(core, k, arr, key_spikes, key_input):
         kK, kb = jax.random.split(jax.random.fold_in(key_spikes, k))
-        z = jnp.int32(0)
         K = jax.random.poisson(kK, n * rmax * dt, dtype=jnp.int32)
-        M, cnt_in, cnt_all, tr = candidates(
-            K, kb, k, kappa, d, (jnp.zeros(p, dtype), z, z, tr), F, G
+        M, cnt, z, tr = candidates(K, kb, k, core, arr)
+        M = arr["scale"] * M
+        rec = M / tau
+        if plan.tgt is not None:
+            kappa = e * core["kappa"] + jnp.asarray(plan.tgt, dtype)[:, None] * rec[None, :]
+        else:
+            kappa = e * core["kappa"] + rec[None, :]
+        zn = (
+            jax.random.normal(jax.random.fold_in(key_input, k), (prog.noise_width,), dtype)
+            if prog.noise_width
+            else None
         )
-        M = scale * M
-        k_in = e * kappa[0] + (0.0 if ff else M / tau)
-        if noise:
-            dB = jax.random.normal(jax.random.fold_in(key_input, k), (p,), dtype)
-            k_in = k_in + (noise_scale / tau) * dB
-        kappa = jnp.stack([k_in, e * kappa[1] + M / tau])
-        drive = model.drive(k * dt)
-        if drive is not None:
-            d = e * d + (1.0 - e) * drive
-        c_in, c_all = cnt_in.astype(dtype), cnt_all.astype(dtype)
-        rates = jnp.stack([c_in / n_in, (c_all - c_in) / n_rec_pop]) / dt
-        return (kappa, d, tr), rates, M
+        dk, dd, dxx = plan.input_increments(k, arr["P"], zn)
+        new = {"kappa": kappa + dk, "d": e * core["d"] + dd, "table": tr}
+        new["dx"] = e * core["dx"] + dxx if dxx is not None else core["dx"]
+        obs = {"M": M, "cnt": cnt, "z": arr["scale_w"] * z}
+        return new, obs
 
-    def potentials(state, k, F_rec, rec_idx):
-        kappa, d, tr = state
-        rec_in = (rec_idx < n_in).astype(dtype)
-        hk = F_rec @ kappa.T
-        h = jnp.where(rec_in > 0, hk[:, 0], hk[:, 1]) + rec_in * d
-        if not ff:
-            c, ls, q, g = unpack(tr[rec_idx])
-            h = h - g * trace_at(c, ls, q, k)
-        return h
+    return {"step": step, "field": field, "unpack": unpack, "pack": pack}
 
-    def inner(carry, k, arrays, rec_idx):
-        state, post, win = carry
-        state, rates, M = step(state, k, arrays)
-        w = {"rate_snn": rates, "m_snn": M[:K_ov] / dt}
-        win = {key: win[key] + val for key, val in w.items()}
-        after = (k >= burn).astype(dtype)
-        post = {key: post[key] + after * val for key, val in w.items()}
-        rows = state[2][rec_idx]
-        spikes = jnp.where(rows[:, 1] == k, rows[:, 2], 0).astype(jnp.int8)
-        return (state, post, win), spikes
 
-    def outer(carry, rec_start, arrays, F_rec, rec_idx):
-        state, post = carry
-        zero = {key: jnp.zeros_like(v) for key, v in post.items()}
-        ks = rec_start + jnp.arange(spr, dtype=jnp.int64)
-        (state, post, win), spikes = jax.lax.scan(
-            lambda cr, k: inner(cr, k, arrays, rec_idx), (state, post, zero), ks
+def _arrays(plan, P):
+    prog = plan.prog
+    arr = {"F": P["F"], "G": P["G"], "scale": P["scale"], "P": P}
+    arr["X"] = plan.X(P)
+    if "x0" in P:
+        arr["x0"] = P["x0"]  # (N,) or (B, N): sliced per trial below
+    arr["W"] = P.get("readout")
+    arr["scale_w"] = jnp.asarray(1.0, prog.dtype)
+    return arr
+
+
+def _trial_arrays(prog, arr):
+    """Per-trial leaves (x0 of a batch) as a pytree mapped over trials."""
+    x0 = arr.get("x0")
+    return {"x0": x0 if (x0 is not None and x0.ndim == 2) else None}
+
+
+def init_state(prog, P, keys):
+    plan = _Plan(prog)
+    B, dtype = prog.B, prog.dtype
+    if plan.poisson:
+        itype = _int_like(dtype)
+        gid = jnp.asarray(plan.gid_np, itype)
+        gamma = jax.lax.bitcast_convert_type(P["gamma"].astype(dtype), itype)
+        tr = jnp.stack(
+            [jnp.zeros(prog.n, itype), jnp.full(prog.n, -1, itype), gid << Q_BITS, gamma], -1
         )
-        rec = {key: val / spr for key, val in win.items()}
-        rec["h"] = potentials(state, rec_start + spr, F_rec, rec_idx)
-        rec["spikes"] = spikes
-        return (state, post), rec
-
-    def chunk(carry, arrays, F_rec, rec_idx, start):
-        starts = start + spr * jnp.arange(records_per_chunk, dtype=jnp.int64)
-        return jax.lax.scan(lambda cr, s: outer(cr, s, arrays, F_rec, rec_idx), carry, starts)
-
-    return jax.jit(chunk, donate_argnums=(0,))
-
-
-def _initial(model, gamma):
-    """Initial state: κ = 0, d = 0 and the trace table, one row per neuron of
-    (c, ls, q, γ) = (0, −1, 0, γ_i) with c and γ held as the bits of ``dtype`` (one gather per
-    candidate reads all four)."""
-    n, p, dtype = model.neurons, model.rank, model.dtype
-    K = model.n_overlaps
-    itype = _int_like(dtype)
-    tr = jnp.zeros((n, 4), itype)
-    tr = tr.at[:, 1].set(-1).at[:, 3].set(jax.lax.bitcast_convert_type(gamma.astype(dtype), itype))
-    state = (
-        jnp.zeros((2, p), dtype),  # κ_in, κ_rec
-        jnp.zeros((), dtype),  # filtered deterministic drive d
-        tr,  # c: trace before the last spike step's spikes, ls: that step, q: its spikes, γ
-    )
-    post = {"rate_snn": jnp.zeros(2, dtype), "m_snn": jnp.zeros(K, dtype)}
-    return state, post
+        core = {
+            "kappa": jnp.zeros((B, plan.n_groups, prog.p), dtype),
+            "d": jnp.zeros((B, plan.n_groups), dtype),
+            "dx": jnp.zeros((B, plan.x_width), dtype),
+            "table": jnp.broadcast_to(tr, (B,) + tr.shape),
+        }
+        return core
+    # binary: states and overlaps
+    S = prog.initial_columns(P)  # (N, B)
+    A = S if prog.sources is None else S * P["masks"][prog.sources][:, None]
+    m = P["scale"] * (P["G"].T @ A)  # (p, B)
+    return {"S": S.T, "m": m.T}
 
 
-def _stored(a, dtype):
-    """Loadings as stored: lower-precision storage (bf16/fp16) is kept and upcast per gathered row."""
-    if jnp.dtype(a.dtype).itemsize < jnp.dtype(dtype).itemsize and jnp.issubdtype(
-        a.dtype, jnp.floating
-    ):
-        return a
-    return a.astype(dtype)
+# ----------------------------------------------------------------------------- binary
+def _binary_step(plan):
+    prog = plan.prog
+    kind = prog.kinds[0]
+    dtype, n, p = prog.dtype, prog.n, prog.p
+    tgt_g = None if plan.tgt is None else jnp.asarray(plan.tgt, dtype)
+    src_g = None if plan.src is None else jnp.asarray(plan.src, dtype)
+    gid = jnp.asarray(plan.gid_np, jnp.int32)
+    block = plan.block
+
+    def update_one(carry, i, u, a_g, d_g, ux, arr):
+        S, m = carry
+        g = gid[i]
+        f = arr["F"][i].astype(dtype)
+        mm = m if tgt_g is None else m * tgt_g[g]
+        h = jnp.dot(f, mm + a_g[g]) + d_g[g] - arr["gamma"][i] * S[i]
+        if ux is not None:
+            h = h + jnp.dot(arr["X"][i], ux)
+        s_new = kind.update(h, S[i], u)
+        dS = s_new - S[i]
+        w = arr["scale"] * dS if src_g is None else arr["scale"] * dS * src_g[g]
+        m = m + w * arr["G"][i].astype(dtype)
+        return S.at[i].set(s_new), m
+
+    def step(core, k, arr, key, _key_input):
+        ks = jax.random.fold_in(key, k)
+        # inputs of this step (binary neurons: drives only, added to the field)
+        a_g = jnp.zeros((plan.n_groups, p), dtype)
+        d_g = jnp.zeros((plan.n_groups,), dtype)
+        ux = []
+        for kind_, i, inp, entry in prog.inputs:
+            if kind_ != "term":
+                continue
+            u = prog.u_at(entry, arr["P"]["inputs"][i], k)[0]
+            if entry["kind"] == "along":
+                col = (
+                    u * inp.vectors.coef
+                    if inp.vectors.scalar
+                    else arr["P"]["inputs"][i]["coef"] @ u
+                )
+                m_ = plan.of(inp.population)
+                a_g = a_g + (col[None] if m_ is None else jnp.asarray(m_, dtype)[:, None] * col)
+            elif entry["kind"] == "uniform":
+                m_ = plan.of(inp.population)
+                d_g = d_g + (u[0] if m_ is None else jnp.asarray(m_, dtype) * u[0])
+            else:
+                ux.append(u)
+        ux = jnp.concatenate(ux) if ux else None
+        carry = (core["S"], core["m"])
+        if kind.schedule == "async":
+            k1, k2 = jax.random.split(ks)
+            order = jax.random.permutation(k1, jnp.arange(n, dtype=jnp.int32))
+            us = jax.random.uniform(k2, (n,), dtype)
+
+            def body(j, c):
+                return update_one(c, order[j], us[j], a_g, d_g, ux, arr)
+
+            carry = jax.lax.fori_loop(0, n, body, carry)
+        else:  # continuous: K ~ Poisson(N dt/τ) updates, in blocks of fixed size
+            kK, kb = jax.random.split(ks)
+            K = jax.random.poisson(kK, n * prog.dt / prog.tau, dtype=jnp.int32)
+
+            def blk(bs):
+                c, done, i = bs
+                k1, k2 = jax.random.split(jax.random.fold_in(kb, i))
+                idx = jax.random.randint(k1, (block,), 0, n, dtype=jnp.int32)
+                us = jax.random.uniform(k2, (block,), dtype)
+                todo = jnp.minimum(K - done, block)
+                c = jax.lax.fori_loop(
+                    0, todo, lambda j, c: update_one(c, idx[j], us[j], a_g, d_g, ux, arr), c
+                )
+                return c, done + block, i + 1
+
+            carry, _, _ = jax.lax.while_loop(
+                lambda bs: bs[1] < K, blk, (carry, jnp.int32(0), jnp.int32(0))
+            )
+        S, m = carry
+        return {"S": S, "m": m}, {}
+
+    return step
 
 
-#: compiled chunk functions, keyed by everything except the seed (keys are arguments)
-_COMPILED: dict = {}
+# ----------------------------------------------------------------------------- views
+class EventView:
+    """What probes see on the event method (Poisson: from κ, d and the trace table)."""
 
+    def __init__(self, prog, plan, fns, core, obs, k, arr):
+        self.prog, self.plan, self.fns, self.core, self.obs, self.k, self.arr = (
+            prog,
+            plan,
+            fns,
+            core,
+            obs,
+            k,
+            arr,
+        )
+        self.n = prog.n
 
-def simulate_events(
-    cfg: RunConfig,
-    connectivity: conn_mod.LowRank | None = None,
-    *,
-    progress: bool = False,
-    block: int | None = None,
-    draws: str = "fast",
-):
-    """Run the SNN of ``cfg`` (``networks="snn"``) event-driven; return an ``xarray.Dataset``.
+    def _per_trial(self, f):
+        """Evaluate f(core_b, x0_b) per trial → (1, B, ...)."""
+        x0 = self.arr.get("x0")
+        if x0 is not None and x0.ndim == 2:
+            out = jax.vmap(lambda c, x: f(c, x))(self.core, x0)
+        else:
+            out = jax.vmap(lambda c: f(c, x0))(self.core)
+        return out[None]
 
-    Same variables, units and RNG streams as :func:`lowdim.simulate` for an SNN-only run
-    (``h``, ``m_snn``, ``rate_snn``, ``spike_time``, ``spike_neuron``); statistically identical
-    output (module docstring). Extra attributes: ``method = "event"``, ``compile_seconds``,
-    ``loop_seconds`` (simulation loop only, wall), ``loop_cpu_seconds`` (its process CPU time) and ``candidates_per_step`` (N max φ dt).
+    def potentials(self, idx):
+        k = self.k
+        fns, arr = self.fns, self.arr
 
-    ``draws="fast"`` (default) draws the candidates' neuron indices as int32 (the same law);
-    ``draws="dense"`` uses the dense path's random numbers one for one (int64 indices), so that both
-    paths give the same spike trains up to floating-point ties (a validation mode). ``block`` is
-    the candidate buffer of the thinning loop (default mean + 8 sd + 16, as the dense path's); any
-    size samples the same law, since further candidates go to further blocks (never truncated).
-    """
-    from .record import build_dataset
+        def f(c, x0):
+            a = {**arr, "x0": x0}
+            return fns["field"](idx, c["table"][idx], k, c, a)[0]
 
-    cfg = cfg.validated()
-    t0 = time.perf_counter()
-    _check(cfg)
-    model = make_model(cfg)
-    if connectivity is None:
-        connectivity = conn_mod.paper(cfg.neurons, cfg.p, model.phi, cfg.seed, model.dtype)
-    elif connectivity.neurons != cfg.neurons or connectivity.rank != cfg.p:
+        return self._per_trial(f)
+
+    def spikes(self, idx):
+        k = self.k - 1  # the step just taken
+
+        def f(c, _x0):
+            rows = c["table"][idx]
+            q = rows[:, 2] & ((1 << Q_BITS) - 1)
+            return jnp.where(rows[:, 1] == k, q, 0).astype(jnp.int8)
+
+        return self._per_trial(f)[0]
+
+    def rates(self, idx):
+        return self.spikes(idx)[None].astype(self.prog.dtype) / self.prog.dt
+
+    def overlaps(self, kk):
+        return (self.obs["M"][:, :kk] / self.prog.dt)[None]
+
+    def pop_rates(self, names):
+        prog, plan = self.prog, self.plan
+        cnt = self.obs["cnt"].astype(prog.dtype)  # (B, G)
+        cols = []
+        for name in names:
+            m = plan.of(name)
+            c = cnt.sum(axis=1) if m is None else cnt @ jnp.asarray(m, prog.dtype)
+            cols.append(c / prog.size(name) / prog.dt)
+        return jnp.stack(cols, axis=-1)[None]
+
+    def readout(self):
+        return (self.obs["z"] / self.prog.dt)[None]
+
+    def project(self, basis):
         raise ConfigError(
-            f"connectivity is N = {connectivity.neurons}, p = {connectivity.rank} but the config "
-            f"says N = {cfg.neurons}, p = {cfg.p}; make them agree"
+            "Projection needs every neuron's potential; the event method keeps only the "
+            "candidates': use method='dense'"
         )
-    F, G = _stored(connectivity.F, model.dtype), _stored(connectivity.G, model.dtype)
-    keys = model.keys()
-    arrays = (F, G, jnp.asarray(connectivity.scale, model.dtype), (keys["spikes"], keys["input"]))
-    rec = jnp.asarray(model.rec_idx, jnp.int32)
-    F_rec = F[rec].astype(model.dtype)
-    if block is not None and (isinstance(block, bool) or not isinstance(block, int) or block < 1):
-        raise ConfigError(f"block must be a positive integer, got {block!r}")
-    if draws not in ("fast", "dense"):
-        raise ConfigError(f"unknown draws {draws!r}; choose 'fast' or 'dense'")
-    block = _pool(model, block)
-    rpc = _steps_per_chunk(cfg)
-    state = _initial(model, model.effective_gamma(connectivity))
-    tc = time.perf_counter()
-    cache_key = (
-        cfg.replace(seed=0).to_json(),
-        len(model.rec_idx),
-        block,
-        draws,
-        str(F.dtype),
-        str(G.dtype),
+
+    def distance(self, names, pair):
+        raise ConfigError("the distance needs the paired rate network: use method='dense'")
+
+    neuron_distance = distance
+
+
+def _binary_view(prog, P, core):
+    from .solve import DenseView
+
+    S = core["S"].T  # (N, B)
+    return DenseView(prog, P, S, [S], None, core["m"].T)
+
+
+def step_views(prog, core, k, P, keys):
+    """(step view, sample view) for abstract evaluation of probe shapes."""
+    plan = _Plan(prog)
+    if not plan.poisson:
+        v = _binary_view(prog, P, core)
+        return v, v
+    fns = _poisson_fns(plan)
+    arr = _arrays(plan, P)
+    B = prog.B
+    obs = {
+        "M": jnp.zeros((B, prog.p), prog.dtype),
+        "cnt": jnp.zeros((B, plan.n_groups), jnp.int32),
+        "z": jnp.zeros((B, prog.n_outputs), prog.dtype),
+    }
+    v = EventView(prog, plan, fns, core, obs, k + 1, arr)
+    return v, v
+
+
+# ----------------------------------------------------------------------------- advance
+def advance(prog, state, P, probes, keys, start, n_records: int):
+    """The event method's counterpart of :meth:`lowdim.solve.Program.advance`."""
+    plan = _Plan(prog)
+    spr = prog.grid.record_every
+    dtype = prog.dtype
+    arr = _arrays(plan, P)
+    if plan.poisson:
+        fns = _poisson_fns(plan)
+        step_fn = fns["step"]
+    else:
+        fns = None
+        step_fn = _binary_step(plan)
+        arr = {**arr, "gamma": P["gamma"]}
+    per_trial = _trial_arrays(prog, arr)
+    mean = [k for k, p in probes.items() if p.mode == "mean"]
+    avg = [k for k, p in probes.items() if p.mode == "average"]
+    steps = [k for k, p in probes.items() if p.mode == "steps"]
+    sample = [k for k, p in probes.items() if p.mode == "sample"]
+
+    def one_step(core, k):
+        def f(c, ks, ki, pt):
+            a = arr if pt["x0"] is None else {**arr, "x0": pt["x0"]}
+            return step_fn(c, k, a, ks, ki)
+
+        return _map(prog, f, core, keys["spikes"], keys["input"], per_trial)
+
+    def view(core, obs, k_next):
+        if plan.poisson:
+            return EventView(prog, plan, fns, core, obs, k_next, arr)
+        return _binary_view(prog, P, core)
+
+    shapes = jax.eval_shape(
+        lambda c: {
+            n: probes[n].output(view(*one_step(c, jnp.int32(0)), jnp.int32(1))) for n in mean
+        },
+        state["core"],
     )
-    compiled = _COMPILED.get(cache_key)
-    if compiled is None:
-        chunk_fn = _make_chunk(model, rpc, block, draws == "dense")
-        compiled = chunk_fn.lower(state, arrays, F_rec, rec, jnp.int64(0)).compile()
-        if len(_COMPILED) >= 8:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[cache_key] = compiled
-    compile_s = time.perf_counter() - tc
-    pieces = []
-    loop_s = loop_cpu = 0.0
-    with _Progress(cfg.n_steps, enabled=progress) as bar:
-        for ci in range(cfg.n_records // rpc):
-            start = ci * rpc * cfg.steps_per_record
-            tl, tcpu = time.perf_counter(), time.process_time()
-            state, recs = compiled(state, arrays, F_rec, rec, jnp.int64(start))
-            recs = jax.tree_util.tree_map(np.asarray, recs)  # blocks until done
-            loop_s += time.perf_counter() - tl
-            loop_cpu += time.process_time() - tcpu
-            pieces.append(recs)
-            bar.advance(rpc * cfg.steps_per_record)
-    records = {k: np.concatenate([pc[k] for pc in pieces]) for k in pieces[0]}
-    post = jax.tree_util.tree_map(np.asarray, state[1])
-    ds = build_dataset(model, connectivity, records, post, time.perf_counter() - t0)
-    ds.attrs.update(
-        title="lowdim event-driven SNN run",
-        method="event",
-        compile_seconds=compile_s,
-        loop_seconds=loop_s,
-        loop_cpu_seconds=loop_cpu,
-        candidates_per_step=model.neurons * model.phi.max * cfg.dt,
-        draws=draws,
-    )
-    return ds
+
+    def inner(carry, k):
+        core, sums, win = carry
+        core, obs = one_step(core, k)
+        v = view(core, obs, k + 1)
+        vals = {name: probes[name].output(v) for name in mean + avg + steps}
+        win = {name: win[name] + vals[name] for name in mean}
+        sums = {
+            name: sums[name] + (k >= probes[name].start).astype(dtype) * vals[name] for name in avg
+        }
+        return (core, sums, win), {
+            name: vals[name].astype(probes[name].dtype(prog)) for name in steps
+        }
+
+    def outer(carry, rstart):
+        core, sums = carry
+        zero = {n: jnp.zeros(s.shape, s.dtype) for n, s in shapes.items()}
+        ks = rstart + jnp.arange(spr, dtype=jnp.int32)
+        (core, sums, win), per_step = jax.lax.scan(inner, (core, sums, zero), ks)
+        rec = {name: win[name] / spr for name in mean}
+        sv = view(core, None, rstart + spr)
+        for name in sample:
+            rec[name] = probes[name].output(sv)
+        rec.update(per_step)
+        return (core, sums), rec
+
+    starts = start + spr * jnp.arange(n_records, dtype=jnp.int32)
+    (core, sums), recs = jax.lax.scan(outer, (state["core"], state["sums"]), starts)
+    for name in steps:
+        r = recs[name]
+        recs[name] = r.reshape((r.shape[0] * r.shape[1],) + r.shape[2:])
+    return {"core": core, "sums": sums}, recs

@@ -4,8 +4,8 @@
 ``jax.random.normal(fold_in(loadings_key(seed), t), (T, p))`` (threefry2x32, a counter-based
 generator: any tile can be produced on its own, on any device, in any order). F = ξ and
 G = φ(ξ) − a follow element-wise. Stored mode (:func:`paper_loadings`) builds the N×p arrays by
-generating tiles 0, 1, … and keeping the first N rows; procedural mode (:class:`Procedural`)
-regenerates the tiles it needs inside every step and never holds more than one block of rows, so
+generating tiles 0, 1, … and keeping the first N rows; procedural mode (``Layout(loadings=
+"procedural")`` with :func:`paper_sampler`) regenerates the tiles it needs inside every step and never holds more than one block of rows, so
 memory is O(N). Both see the same numbers, element for element. A consequence of the tile
 definition: the first rows of ξ do not depend on N (a network of N neurons is a prefix of a larger
 one with the same seed and p).
@@ -30,9 +30,9 @@ from .nonlinearity import Transfer
 __all__ = [
     "TILE_ROWS",
     "loadings_key",
+    "paper_sampler",
     "tiles_of",
     "paper_loadings",
-    "Procedural",
     "tile_throughput",
 ]
 
@@ -46,24 +46,59 @@ def loadings_key(seed: int):
     return jax.random.fold_in(jax.random.PRNGKey(seed), 1)
 
 
+@dataclass(frozen=True)
+class NormalRows:
+    """z_i ~ N(0, I_p): the draw of the paper's ξ (one definition tile per call)."""
+
+    rank: int
+
+    def __call__(self, key, rows, dtype):
+        return jax.random.normal(key, (rows, self.rank), dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """f(z) = z."""
+
+    def __call__(self, z):
+        return z
+
+
+@dataclass(frozen=True)
+class Centered:
+    """g(z) = φ(z) − a, a = E[φ(z)] (the paper's G, Eq. 7)."""
+
+    phi: Transfer
+
+    def __call__(self, z):
+        return self.phi(z) - self.phi.a
+
+
+def paper_sampler(rank: int, phi: Transfer, seed: int = 0):
+    """The paper's loadings (Eq. 7) as a :class:`~lowdim.network.RowSampler`: ξ_i ~ N(0, I_p),
+    F = ξ, G = φ(ξ) − a."""
+    from .network import RowSampler
+
+    return RowSampler(
+        rank=int(rank),
+        draw=NormalRows(int(rank)),
+        f=Identity(),
+        g=Centered(phi),
+        seed=int(seed),
+        name="paper",
+    )
+
+
 def tiles_of(key, tiles, rank: int, phi: Transfer, dtype, storage_dtype=None, valid_rows=None):
-    """(F, G) for the definition tiles ``tiles`` (an int array of any shape S).
-
-    Returns two arrays of shape S + (TILE_ROWS, rank) in ``storage_dtype`` (default ``dtype``):
-    F = ξ and G = φ(ξ) − a computed in ``dtype`` and then cast. Rows with global index
-    ≥ ``valid_rows`` (padding) are set to +0 in both.
-    """
+    """(F, G) of the paper's loadings for the definition tiles ``tiles`` (any shape S), each
+    S + (TILE_ROWS, rank), from the loadings key ``key`` (:func:`loadings_key`)."""
     storage_dtype = storage_dtype or dtype
-
-    def one(t):
-        return jax.random.normal(jax.random.fold_in(key, t), (TILE_ROWS, rank), dtype=dtype)
-
     flat = jnp.reshape(tiles, (-1,))
-    xi = jax.vmap(one)(flat)
+    xi = jax.vmap(lambda t: NormalRows(rank)(jax.random.fold_in(key, t), TILE_ROWS, dtype))(flat)
     G = (phi(xi) - phi.a).astype(dtype)
     F, G = xi.astype(storage_dtype), G.astype(storage_dtype)
     if valid_rows is not None:
-        row = flat[:, None] * TILE_ROWS + jnp.arange(TILE_ROWS)[None, :]
+        row = flat[:, None] * TILE_ROWS + jnp.arange(TILE_ROWS, dtype=jnp.int32)[None, :]
         ok = (row < valid_rows)[:, :, None]
         zero = jnp.zeros((), storage_dtype)
         F, G = jnp.where(ok, F, zero), jnp.where(ok, G, zero)
@@ -72,68 +107,11 @@ def tiles_of(key, tiles, rank: int, phi: Transfer, dtype, storage_dtype=None, va
 
 
 def paper_loadings(
-    rows: int,
-    rank: int,
-    phi: Transfer,
-    seed: int,
-    dtype=jnp.float32,
-    storage_dtype=None,
-    valid_rows: int | None = None,
-    group_tiles: int = 16,
+    rows: int, rank: int, phi: Transfer, seed: int, dtype=jnp.float32, storage_dtype=None
 ):
-    """Stored F (rows, p) and G (rows, p) of the paper's network, built tile by tile.
-
-    Tiles are generated in groups of ``group_tiles`` inside one ``lax.map``, so the only
-    full-size arrays are the outputs (in ``storage_dtype``): building bf16 loadings never holds an
-    f32 copy of them. Rows ≥ ``valid_rows`` are zero (padding for tiled/sharded layouts).
-    """
-    storage_dtype = storage_dtype or dtype
-    n_tiles = -(-rows // TILE_ROWS)
-    groups = -(-n_tiles // group_tiles)
-    key = loadings_key(seed)
-
-    @jax.jit
-    def build():
-        idx = jnp.arange(groups * group_tiles, dtype=jnp.int32).reshape(groups, group_tiles)
-        F, G = jax.lax.map(
-            lambda t: tiles_of(key, t, rank, phi, dtype, storage_dtype, valid_rows), idx
-        )
-        F = F.reshape(-1, rank)[:rows]
-        G = G.reshape(-1, rank)[:rows]
-        return F, G
-
-    return build()
-
-
-@dataclass(frozen=True)
-class Procedural:
-    """The paper's connectivity, never stored: blocks of rows are regenerated when needed.
-
-    Quacks like :class:`~lowdim.connectivity.LowRank` where the engine and records need it
-    (``neurons``, ``rank``, ``scale``); ``block(tiles)`` returns (F, G) for definition tiles.
-    """
-
-    neurons: int
-    rank: int
-    phi: Transfer
-    seed: int
-    dtype: object = jnp.float32
-    storage_dtype: object = None
-
-    @property
-    def scale(self) -> float:
-        return 1.0 / (self.phi.c * self.neurons)
-
-    def block(self, tiles):
-        return tiles_of(
-            loadings_key(self.seed),
-            tiles,
-            self.rank,
-            self.phi,
-            self.dtype,
-            self.storage_dtype,
-            valid_rows=self.neurons,
-        )
+    """Stored F (rows, p) and G (rows, p) of the paper's network, built tile by tile (the only
+    full-size arrays are the outputs, in ``storage_dtype``)."""
+    return paper_sampler(rank, phi, seed).materialize(rows, dtype, storage_dtype)
 
 
 def tile_throughput(

@@ -16,6 +16,7 @@ Variables (present when the network(s) they describe were run):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 
@@ -23,7 +24,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-__all__ = ["build_dataset", "provenance"]
+__all__ = ["paper_dataset", "dataset_of_run", "provenance", "config_of"]
 
 
 def provenance() -> dict:
@@ -40,23 +41,26 @@ def provenance() -> dict:
     }
 
 
-def build_dataset(model, connectivity, records: dict | None, post: dict, wall: float) -> xr.Dataset:
-    """The run's dataset; ``records=None`` (streamed run) gives summary attributes only."""
-    cfg = model.cfg
+def paper_dataset(spec, prog, records: dict | None, averages: dict, wall: float) -> xr.Dataset:
+    """The paper run's dataset; ``records=None`` (streamed run) gives summary attributes only.
+
+    ``averages`` holds the time averages after burn-in (``rate_*_avg``, ``dist_avg``,
+    ``dist_neuron``), one trial."""
+    cfg = spec.cfg
     spr, dt = cfg.steps_per_record, cfg.dt
+    rec_idx = spec.rec_idx
     coords = {
-        "neuron": ("neuron", model.rec_idx.astype(np.int64), {"long_name": "neuron index"}),
+        "neuron": ("neuron", rec_idx.astype(np.int64), {"long_name": "neuron index"}),
         "population": ("population", ["in", "rec"]),
     }
+    k_ov = min(cfg.record_overlaps, cfg.p)
     if records is not None:
-        n_rec_times = records["spikes"].shape[0]
+        n_rec_times = cfg.n_records
         time = (np.arange(n_rec_times) + 1) * spr * dt
         coords["time"] = ("time", time, {"units": "s", "long_name": "end of record interval"})
-        coords["mode"] = ("mode", np.arange(model.n_overlaps), {"long_name": "overlap index μ"})
+        coords["mode"] = ("mode", np.arange(k_ov), {"long_name": "overlap index μ"})
     data = {}
-    if records is None:
-        pass
-    elif model.rnn:
+    if records is not None and spec.rnn:
         data["x"] = (
             ("time", "neuron"),
             records["x"],
@@ -64,7 +68,7 @@ def build_dataset(model, connectivity, records: dict | None, post: dict, wall: f
         )
         data["rate_rnn"] = (("time", "population"), records["rate_rnn"], {"units": "Hz"})
         data["m_rnn"] = (("time", "mode"), records["m_rnn"], {"long_name": "RNN overlaps m_μ"})
-    if records is not None and model.snn:
+    if records is not None and spec.snn:
         data["h"] = (
             ("time", "neuron"),
             records["h"],
@@ -72,19 +76,18 @@ def build_dataset(model, connectivity, records: dict | None, post: dict, wall: f
         )
         data["rate_snn"] = (("time", "population"), records["rate_snn"], {"units": "Hz"})
         data["m_snn"] = (("time", "mode"), records["m_snn"], {"long_name": "SNN overlaps m_μ"})
-        counts = records["spikes"].reshape(-1, len(model.rec_idx)).astype(np.int64)  # (steps, rec)
+        counts = records["spikes"].reshape(-1, len(rec_idx)).astype(np.int64)  # (steps, rec)
         step, col = np.nonzero(counts)
         reps = counts[step, col]
         data["spike_time"] = (("spike",), np.repeat(step * dt, reps), {"units": "s"})
-        data["spike_neuron"] = (("spike",), np.repeat(model.rec_idx[col], reps).astype(np.int64))
-    if records is not None and model.rnn and model.snn:
+        data["spike_neuron"] = (("spike",), np.repeat(rec_idx[col], reps).astype(np.int64))
+    if records is not None and spec.rnn and spec.snn:
         data["distance"] = (
             ("time", "population"),
             records["dist"],
             {"long_name": "population mean of |h − x|", "units": "1"},
         )
-    n_post = cfg.n_steps - cfg.burn_steps
-    phi = model.phi
+    phi = spec.phi
     attrs = {
         "title": "lowdim paired SNN/RNN run",
         "config": cfg.to_json(),
@@ -99,31 +102,109 @@ def build_dataset(model, connectivity, records: dict | None, post: dict, wall: f
         "a": phi.a,
         "c": phi.c,
         "max_phi": phi.max,
-        "scale": float(connectivity.scale),
+        "scale": float(spec.scale),
         "noise_time_unit": cfg.noise_time_unit,
+        "method": prog.method,
+        "loadings_fingerprint": spec.identity()["fingerprint"],
         "wall_seconds": wall,
         **provenance(),
     }
-    if model.rnn and model.snn:  # per-neuron sums are kept also when records are streamed
+    if spec.rnn and spec.snn:  # per-neuron averages are kept also when records are streamed
         data["distance_neuron"] = (
             ("neuron",),
-            np.asarray(post["dist_neuron"], np.float64) / n_post,
+            np.asarray(averages["dist_neuron"][0], np.float64),
             {"long_name": "time average of |h_i − x_i| after burn-in (every step)", "units": "1"},
         )
-    if model.rnn and model.snn:
-        attrs["distance_in"] = float(post["dist"][0] / n_post)
-        attrs["distance_rec"] = float(post["dist"][1] / n_post)
-    if model.rnn:
-        attrs["rate_rnn_hz"] = _mean_rate(post["rate_rnn"], cfg, n_post)
-    if model.snn:
-        attrs["rate_snn_hz"] = _mean_rate(post["rate_snn"], cfg, n_post)
+        dist = np.asarray(averages["dist_avg"][0], np.float64)
+        attrs["distance_in"] = float(dist[0])
+        attrs["distance_rec"] = float(dist[1])
+    if spec.rnn:
+        attrs["rate_rnn_hz"] = _mean_rate(averages["rate_rnn_avg"][0], cfg)
+    if spec.snn:
+        attrs["rate_snn_hz"] = _mean_rate(averages["rate_snn_avg"][0], cfg)
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _mean_rate(pop_sums, cfg, n_post) -> float:
-    """Whole-network mean rate after burn-in from the per-population sums."""
+def dataset_of_run(prog, traces: dict | None, averages: dict, timing: dict) -> xr.Dataset:
+    """A generic run's dataset: one variable per probe with named dims and units."""
+    g = prog.grid
+    data, coords = {}, {}
+    lead_t = ["trial"] if prog.batched else []
+    kinds = [k.name for k in prog.kinds]
+    if prog.batched:
+        coords["trial"] = ("trial", np.arange(prog.B))
+    if prog.K > 1:
+        coords["network"] = ("network", kinds)
+    if traces:
+        coords["time"] = (
+            "time",
+            (np.arange(g.records) + 1) * g.record_every * g.dt,
+            {"units": "s", "long_name": "end of record interval"},
+        )
+    for name, probe in prog.probes.items():
+        dims = probe.dims(prog)
+        for d, c in probe.coords(prog).items():
+            if d in coords and len(coords[d][1]) != len(c):
+                d2 = f"{name}_{d}"
+                dims = tuple(d2 if x == d else x for x in dims)
+                coords[d2] = (d2, np.asarray(c))
+            else:
+                coords.setdefault(d, (d, np.asarray(c)))
+        attrs = {"units": probe.units, "long_name": probe.long_name, "mode": probe.mode}
+        kind = ["network"] if probe.has_kind_axis() and prog.K > 1 else []
+        if probe.mode == "average":
+            attrs["start_step"] = probe.start
+            value = np.asarray(prog.arrange(name, averages[name], trace=False))
+            data[name] = (tuple(lead_t + kind) + tuple(dims), value, attrs)
+        elif traces is None:
+            continue
+        elif probe.mode == "steps":
+            value = np.asarray(prog.arrange(name, traces[name], trace=True))  # (trial?, steps, n)
+            idx = np.asarray(probe.coords(prog)["neuron"])
+            value = value if prog.batched else value[None]
+            trial, step, col = np.nonzero(value)
+            reps = value[trial, step, col].astype(np.int64)
+            data[f"{name}_time"] = (
+                (f"{name}_event",),
+                np.repeat(step * g.dt, reps),
+                {"units": "s", "long_name": "spike time (start of its step)"},
+            )
+            data[f"{name}_neuron"] = (
+                (f"{name}_event",),
+                np.repeat(idx[col], reps).astype(np.int64),
+            )
+            if prog.batched:
+                data[f"{name}_trial"] = (
+                    (f"{name}_event",),
+                    np.repeat(trial, reps).astype(np.int64),
+                )
+        else:
+            value = np.asarray(prog.arrange(name, traces[name], trace=True))
+            data[name] = (tuple(lead_t + ["time"] + kind) + tuple(dims), value, attrs)
+    attrs = {
+        "title": "lowdim run",
+        "neurons": prog.n,
+        "rank": prog.p,
+        "kinds": json.dumps(kinds),
+        "dt": g.dt,
+        "n_steps": g.steps,
+        "record_every": g.record_every,
+        "duration": g.duration,
+        "tau": prog.tau,
+        "dtype": np.dtype(prog.dtype).name,
+        "method": prog.method,
+        "layout": json.dumps(dataclasses.asdict(prog.layout)),
+        "trials": prog.B if prog.batched else 0,
+        **{k: float(v) for k, v in timing.items()},
+        **provenance(),
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _mean_rate(pop_avg, cfg) -> float:
+    """Whole-network mean rate after burn-in from the per-population averages."""
     frac = cfg.n_in / cfg.neurons
-    pop = np.asarray(pop_sums, dtype=np.float64) / n_post
+    pop = np.asarray(pop_avg, dtype=np.float64)
     return float(frac * pop[0] + (1 - frac) * pop[1])
 
 

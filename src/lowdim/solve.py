@@ -1,0 +1,973 @@
+"""The pure solve: one mechanism for every low-rank network (DESIGN.md, "One engine").
+
+``solve(net, grid, key, probes)`` advances a :class:`~lowdim.network.Network` on a time
+:class:`Grid` and returns the probed arrays. It is a pure function of its arguments, so
+``jax.jit``, ``jax.vmap`` (over trials: inputs, keys, initial states) and ``jax.grad`` (rate
+neurons) pass through it.
+
+**Columns.** The state of all paired kinds and all trials is one (N, Q) array, Q = kinds × trials
+(kind-major: column k·B + b is kind k of trial b). Per step the engine forms the activities A
+(N, Q) and does one contraction over G and one over F for all of them,
+
+    M = s Gᵀ A                   (p × Q: every overlap, one read of G)
+    R = F [M, C]                 (N × (Q + c): every recurrent input and every input along the
+                                  loadings (C: their coefficients), one read of F)
+
+so F and G are read once per step whatever the number of networks and trials (matrix–matrix).
+A single column is padded with a zero column, so that a network run alone computes bitwise what
+it computes as one column of a paired run.
+
+**Layouts** (:class:`Layout`, "where"): stored F (N, p) and Gᵀ (p, N) (untiled); or blocks of rows
+(``tile_rows``; procedural loadings regenerate each block from the sampler's seed every step);
+storage in bf16/fp16 with accumulation in the compute dtype; neurons sharded over devices.
+
+**Methods** ("how"): ``"dense"`` updates every neuron every step (rate, Poisson, synchronous
+binary); ``"event"`` (:mod:`lowdim.event`) evaluates only the candidates of the thinning sampler
+(Poisson) or of the update clock (asynchronous binary).
+
+**Random numbers.** Per trial, three streams from the trial's key: input ``fold_in(key, 2)``,
+intrinsic (spikes, Glauber uniforms, update orders) ``fold_in(key, 3)``, membrane noise
+``fold_in(key, 4)``; every draw of step k uses ``fold_in(stream, k)``, so a run does not depend on
+how it is cut into chunks, and a reference implementation can reproduce the draws exactly:
+
+- input: ``normal(fold_in(input, k), (r,), dtype)`` for all noise terms together (r = the sum of
+  their widths, in the order of ``net.inputs``), scaled by σ √(dt · time_unit);
+- Poisson spikes: :func:`lowdim.dynamics.poisson_counts_thinning` with ``fold_in(spikes, k)``;
+- synchronous Glauber: ``uniform(fold_in(spikes, k), (N,), dtype)``;
+- membrane noise: ``normal(fold_in(membrane, k), (N,), dtype)``.
+
+A batch of trials given one key uses ``jax.random.split(key, trials)`` as the trials' keys.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import sharding
+from .dynamics import poisson_counts_thinning, thinning_block
+from .errors import ConfigError
+from .network import Drive, MembraneNoise, Network, Noise, Poisson, Rate
+from .probes import check_probes
+
+__all__ = ["Grid", "Layout", "Program", "solve", "stream_keys", "float64"]
+
+#: widest [M, C] for which R = F·[M, C] is a fused multiply-and-reduce (faster than XLA:CPU's
+#: dot for a few columns, docs/design_notes/engine.md); wider ones use the dot
+FUSED_MAX_COLUMNS = 4
+TILE_ROWS = 1024  # = lowdim.procedural.TILE_ROWS
+
+
+def float64():
+    """A context in which float64 networks can be solved: ``with lowdim.float64(): ...``
+    (JAX's 64-bit mode, scoped; importing lowdim never switches it on globally)."""
+    return jax.enable_x64(True)
+
+
+# ----------------------------------------------------------------------------- grid, layout
+@dataclass(frozen=True)
+class Grid:
+    """The time grid: ``steps`` steps of ``dt`` seconds, records every ``record_every`` steps."""
+
+    dt: float
+    steps: int
+    record_every: int = 1
+
+    @classmethod
+    def of(cls, duration: float, dt: float, record_dt: float | None = None) -> Grid:
+        """Grid from a duration and a record interval that are whole multiples of dt."""
+        for name, v in (("duration", duration), ("dt", dt)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
+                raise ConfigError(f"{name} must be a number of seconds > 0, got {v!r}")
+        steps = _whole(duration / dt, "duration", duration, dt)
+        every = 1 if record_dt is None else _whole(record_dt / dt, "record_dt", record_dt, dt)
+        if steps % every:
+            raise ConfigError(
+                f"duration = {duration} s is not a whole number of record intervals of "
+                f"{every * dt:g} s; choose a duration that is a multiple of it"
+            )
+        return cls(dt=float(dt), steps=steps, record_every=every)
+
+    def validate(self) -> Grid:
+        if isinstance(self.dt, bool) or not isinstance(self.dt, int | float) or not self.dt > 0:
+            raise ConfigError(f"dt must be a number of seconds > 0, got {self.dt!r}")
+        for name in ("steps", "record_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if self.steps % self.record_every:
+            raise ConfigError(
+                f"steps = {self.steps} is not a multiple of record_every = {self.record_every}"
+            )
+        if self.steps >= 2**31 - 1:
+            raise ConfigError(f"at most 2³¹ − 1 steps per run (got {self.steps}); split the run")
+        return self
+
+    @property
+    def records(self) -> int:
+        return self.steps // self.record_every
+
+    @property
+    def duration(self) -> float:
+        return self.steps * self.dt
+
+
+def _whole(ratio, name, value, dt) -> int:
+    k = round(ratio)
+    if k < 1 or abs(ratio - k) > 1e-9 * max(1.0, ratio):
+        raise ConfigError(
+            f"{name} = {value} s is not a whole multiple of dt = {dt} s; choose e.g. "
+            f"{name} = {max(1, k) * dt:g}"
+        )
+    return int(k)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where and in what form the loadings live ("where"; Brian2's ``set_device``).
+
+    ``loadings``: "stored" (F and G in memory, O(N p)) or "procedural" (a sampler network's rows
+    regenerated block by block every step, O(N) memory). ``storage``: dtype of stored F and G
+    (None: the compute dtype; "bfloat16"/"float16" halve the bytes read per step). ``tile_rows``:
+    rows per block (a multiple of 1024) for the block-by-block layout. ``devices``: number of
+    devices the neurons are sharded over.
+    """
+
+    loadings: str = "stored"
+    storage: str | None = None
+    tile_rows: int | None = None
+    devices: int = 1
+
+    def validate(self, net: Network) -> Layout:
+        if self.loadings not in ("stored", "procedural"):
+            raise ConfigError(
+                f"unknown loadings {self.loadings!r}; choose 'stored' or 'procedural'"
+            )
+        if self.loadings == "procedural" and net.sampler is None:
+            raise ConfigError(
+                "procedural loadings regenerate F and G from a RowSampler; this network has "
+                "stored arrays: use loadings = 'stored'"
+            )
+        if self.storage is not None:
+            sizes = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
+            if self.storage not in sizes:
+                raise ConfigError(f"unknown storage dtype {self.storage!r}; choose {list(sizes)}")
+            if sizes[self.storage] > sizes[net.dtype]:
+                raise ConfigError(
+                    f"storage {self.storage} is more precise than the compute dtype {net.dtype}"
+                )
+        if self.tile_rows is not None:
+            t = self.tile_rows
+            if isinstance(t, bool) or not isinstance(t, int) or t < TILE_ROWS or t % TILE_ROWS:
+                raise ConfigError(
+                    f"tile_rows must be a positive multiple of {TILE_ROWS}, got {t!r}"
+                )
+        d = self.devices
+        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            raise ConfigError(f"devices must be an integer ≥ 1, got {d!r}")
+        if d > len(jax.devices()):
+            have = jax.devices()
+            raise ConfigError(
+                f"devices = {d} but JAX sees {len(have)} device(s) ({have[0].platform}); use "
+                f"devices ≤ {len(have)} (on CPU, start Python with "
+                f"XLA_FLAGS=--xla_force_host_platform_device_count={d})"
+            )
+        tiled = self.loadings == "procedural" or self.tile_rows is not None
+        if d > 1 and not tiled and net.neurons % d:
+            raise ConfigError(
+                f"N = {net.neurons} neurons cannot be split evenly over {d} devices; choose N "
+                "divisible by the device count, or set tile_rows (the tiled layout pads N)"
+            )
+        return self
+
+
+def stream_keys(key, trials: int | None, seeds: dict | None = None) -> dict:
+    """Per-purpose keys, each of shape (trials or 1, 2): input, spikes, membrane.
+
+    ``key``: a PRNG key (2,) — split into ``trials`` keys for a batch — or (trials, 2) keys.
+    ``seeds`` may override a stream with its own key (same shapes), e.g. an independent spike
+    noise for the same input realisation."""
+    key = jnp.asarray(key)
+    if key.dtype != jnp.uint32 or key.shape[-1:] != (2,) or key.ndim not in (1, 2):
+        raise ConfigError(
+            "key must be a PRNG key (jax.random.PRNGKey(seed)) or an array of trial keys"
+        )
+    B = trials or 1
+    if key.ndim == 1:
+        trial_keys = key[None] if trials is None else jax.random.split(key, trials)
+    else:
+        if key.shape[0] != B:
+            raise ConfigError(f"{key.shape[0]} trial keys for {B} trial(s); give one per trial")
+        trial_keys = key
+    fold = jax.vmap(jax.random.fold_in, in_axes=(0, None))
+    out = {
+        "input": fold(trial_keys, 2),
+        "spikes": fold(trial_keys, 3),
+        "membrane": fold(trial_keys, 4),
+    }
+    for k, v in (seeds or {}).items():
+        out[k] = jnp.broadcast_to(jnp.asarray(v), (B, 2))
+    return out
+
+
+# ----------------------------------------------------------------------------- the program
+class Program:
+    """The static plan of a solve: the network's structure (not its arrays), the grid, the
+    probes, the method and the layout. Hashable, so it is a static argument of jitted code."""
+
+    def __init__(
+        self, net: Network, grid: Grid, probes: dict, method="auto", layout=None, block=None
+    ):
+        net.validate()
+        if block is not None and (
+            isinstance(block, bool) or not isinstance(block, int) or block < 1
+        ):
+            raise ConfigError(f"block must be a positive integer, got {block!r}")
+        self.block = block
+        self.grid = grid.validate()
+        self.layout = (layout or Layout()).validate(net)
+        self.kinds = net.kinds
+        self.K = len(net.kinds)
+        self.batched = net.batch is not None
+        self.B = net.batch or 1
+        self.Q = self.K * self.B
+        self.Qp = max(self.Q, 2)
+        self.leaky = net.leaky
+        self.n = net.neurons
+        self.p = net.rank
+        self.dtype = jnp.float64 if net.dtype == "float64" else jnp.float32
+        self.tau = float(net.tau)
+        self.dt = float(grid.dt)
+        self.decay = math.exp(-self.dt / self.tau)
+        self.populations = net.populations
+        self.sources, self.targets = net.sources, net.targets
+        self.sampler = net.sampler
+        self.has_x0 = net.x0 is not None
+        self.x0_batched = self.has_x0 and jnp.ndim(net.x0) == 2
+        self.has_readout = net.readout is not None
+        self.n_outputs = int(jnp.shape(net.readout)[1]) if self.has_readout else 0
+        if not self.leaky and self.kinds[0].schedule == "continuous" and self.dt >= self.tau:
+            raise ConfigError("continuous binary updates need dt < τ (mean time between updates)")
+        # inputs: along the loadings (one product with F), explicit arrays, uniform, membrane
+        self.inputs = []
+        r_total = 0
+        for i, inp in enumerate(net.inputs):
+            if isinstance(inp, MembraneNoise):
+                self.inputs.append(("membrane", i, inp, None))
+                continue
+            entry = {"kind": inp.kind, "noise": isinstance(inp, Noise), "inp": inp}
+            entry["width"] = inp.width(self.p)
+            if entry["noise"]:
+                entry["z"] = (r_total, r_total + entry["width"])
+                r_total += entry["width"]
+            else:
+                entry["u_kind"] = "fn" if callable(inp.u) else f"array{jnp.ndim(inp.u)}"
+                if not callable(inp.u):
+                    T = jnp.shape(inp.u)[-2] if jnp.ndim(inp.u) >= 2 else jnp.shape(inp.u)[0]
+                    if T < grid.steps:
+                        raise ConfigError(
+                            f"input {i}: u has {T} time points but the grid has {grid.steps} "
+                            "steps; give u(k dt) for every step k"
+                        )
+            self.inputs.append(("term", i, inp, entry))
+        self.noise_width = r_total
+        self.membrane = [e[2] for e in self.inputs if e[0] == "membrane"]
+        if len(self.membrane) > 1:
+            raise ConfigError("give at most one MembraneNoise term")
+        self.along = [e for e in self.inputs if e[0] == "term" and e[3]["kind"] == "along"]
+        # method
+        self.method = self._method(method)
+        self.poisson_col = next(
+            (k for k, kind in enumerate(self.kinds) if isinstance(kind, Poisson)), None
+        )
+        # layout
+        lay = self.layout
+        self.procedural = lay.loadings == "procedural"
+        self.tiled = self.procedural or lay.tile_rows is not None
+        self.devices = lay.devices
+        if self.tiled:
+            per_device = -(-self.n // self.devices)
+            self.block_rows = lay.tile_rows or min(65536, -(-per_device // TILE_ROWS) * TILE_ROWS)
+            unit = self.block_rows * self.devices
+            self.n_pad = -(-self.n // unit) * unit
+            self.blocks = self.n_pad // unit
+        else:
+            self.block_rows, self.blocks, self.n_pad = None, 1, self.n
+        self.storage = jnp.dtype(lay.storage or net.dtype)
+        self.mesh = sharding.make_mesh(self.devices)
+        if self.method == "event" and (self.tiled or self.devices > 1):
+            raise ConfigError(
+                "the event-driven method reads single rows of F and G: it needs stored, untiled "
+                "loadings on one device (loadings='stored', no tile_rows, devices=1)"
+            )
+        self.probes = check_probes(probes, self)
+        self.signature = self._signature(net, probes)
+
+    def _method(self, method):
+        kinds = self.kinds
+        sequential = not self.leaky and kinds[0].schedule != "sync"
+        if method == "auto":
+            return "event" if sequential else "dense"
+        if method not in ("dense", "event"):
+            raise ConfigError(f"unknown method {method!r}; choose 'auto', 'dense' or 'event'")
+        if method == "dense" and sequential:
+            raise ConfigError(
+                f"binary '{kinds[0].schedule}' updates are sequential: they run with "
+                "method='event' (or 'auto')"
+            )
+        if method == "event":
+            if self.K != 1 or isinstance(kinds[0], Rate) or (not self.leaky and not sequential):
+                raise ConfigError(
+                    "the event-driven method runs one kind of Poisson or asynchronous binary "
+                    f"neurons (got {[k.name for k in kinds]}); paired runs, rate neurons and "
+                    "synchronous binary updates use method='dense'"
+                )
+            if self.membrane:
+                raise ConfigError(
+                    "membrane noise (SM Sec. VI) is per neuron and step: it needs method='dense'"
+                )
+        return method
+
+    def _signature(self, net, probes):
+        leaves, treedef = jax.tree_util.tree_flatten(net)
+        pleaves, ptree = jax.tree_util.tree_flatten(probes)
+        shapes = tuple(_abstract(x) for x in leaves)
+        pshapes = tuple(_abstract(x) for x in pleaves)
+        return (treedef, shapes, ptree, pshapes, self.grid, self.method, self.layout, self.block)
+
+    def __hash__(self):
+        return hash(self.signature)
+
+    def __eq__(self, other):
+        return isinstance(other, Program) and self.signature == other.signature
+
+    # ------------------------------------------------------------------ masks, sizes
+    def mask_np(self, name) -> np.ndarray:
+        m = self.populations[name].astype(np.float64)
+        return np.pad(m, (0, self.n_pad - self.n)) if self.n_pad > self.n else m
+
+    def size(self, name) -> float:
+        return float(self.populations.size(name))
+
+    def used_masks(self) -> list[str]:
+        names = {self.sources, self.targets}
+        for e in self.inputs:
+            names.add(e[2].population)
+        for pr in self.probes.values():
+            names.update(getattr(pr, "populations", ()))
+        return sorted(n for n in names if n is not None)
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, net: Network) -> dict:
+        """The arrays of a step in this program's layout: loadings (stored: F (N, p) and Gᵀ
+        (p, N), or blocks), scale, γ, masks, inputs, initial state, readout — padded."""
+        dt_, sd, n, n_pad = self.dtype, self.storage, self.n, self.n_pad
+        P = {"scale": jnp.asarray(net.scale, dt_)}
+        P["masks"] = {name: jnp.asarray(self.mask_np(name), dt_) for name in self.used_masks()}
+        pad = n_pad - n
+
+        def rows(a, axis=0):
+            a = jnp.asarray(a, dt_)
+            if pad:
+                widths = [(0, 0)] * a.ndim
+                widths[axis] = (0, pad)
+                a = jnp.pad(a, widths)
+            return a
+
+        # loadings
+        if self.procedural:
+            F = G = None
+        elif net.sampler is not None:
+            F, G = net.sampler.materialize(n, dt_, sd)
+        else:
+            F, G = jnp.asarray(net.F).astype(sd), jnp.asarray(net.G).astype(sd)
+        if F is not None and pad:
+            F, G = jnp.pad(F, ((0, pad), (0, 0))), jnp.pad(G, ((0, pad), (0, 0)))
+        if self.tiled:
+            if F is not None:
+                shape = (self.devices, self.blocks, self.block_rows, self.p)
+                F, G = F.reshape(shape), G.reshape(shape)
+            gamma = self._tiled_gamma(F, G, P["scale"])
+        else:
+            Fc, Gc = F.astype(dt_), G.astype(dt_)
+            gamma = (P["scale"] * jnp.sum(Fc * Gc, axis=1)).astype(dt_)
+            if self.method == "dense":  # (p, N): Gᵀ A streams along N (design note "Layout of G")
+                G = jnp.transpose(G)
+        if self.targets is not None:
+            gamma = gamma * P["masks"][self.targets]
+        if self.sources is not None:
+            gamma = gamma * P["masks"][self.sources]
+        P["F"], P["G"], P["gamma"] = F, G, gamma
+        # inputs
+        ins = []
+        for e in self.inputs:
+            inp, d = e[2], {}
+            if e[0] == "term":
+                kind = e[3]["kind"]
+                if kind == "array":
+                    d["vectors"] = rows(inp.vectors)
+                elif kind == "along" and not inp.vectors.scalar:
+                    d["coef"] = jnp.asarray(inp.vectors.coef, dt_)
+                if isinstance(inp, Drive) and not callable(inp.u):
+                    u = jnp.asarray(inp.u, dt_)
+                    d["u"] = u[..., None] if u.ndim == 1 else u
+            ins.append(d)
+        P["inputs"] = tuple(ins)
+        if net.x0 is not None:
+            P["x0"] = rows(net.x0, axis=jnp.ndim(net.x0) - 1)
+        if net.readout is not None:
+            P["readout"] = rows(net.readout)
+        return P
+
+    def _tiled_gamma(self, F, G, scale):
+        """γ over the padded neurons in the tiled layout (one pass over the blocks)."""
+
+        def body(_, j):
+            # materialise the block first: fused with the generator, XLA would order the sum
+            # over μ differently from the stored mode, and the modes must agree bitwise
+            Fb, Gb = jax.lax.optimization_barrier(self.load_block(F, G, j))
+            g = scale * jnp.sum(Fb.astype(self.dtype) * Gb.astype(self.dtype), axis=-1)
+            return None, sharding.constrain(g.astype(self.dtype), self.mesh)
+
+        _, g = jax.lax.scan(body, None, jnp.arange(self.blocks, dtype=jnp.int32))
+        return jnp.transpose(g, (1, 0, 2)).reshape(self.n_pad)
+
+    def placement(self, P: dict) -> dict:
+        """Put the prepared arrays on this program's devices (per-neuron arrays sharded)."""
+        if self.mesh is None:
+            return P
+        put, mesh = sharding.put, self.mesh
+        out = dict(P)
+        if P["F"] is not None:
+            out["F"] = put(P["F"], mesh)
+            out["G"] = put(P["G"], mesh, axis=0 if self.tiled else 1)
+        out["gamma"] = put(P["gamma"], mesh)
+        out["scale"] = put(P["scale"], mesh, None)
+        out["masks"] = {k: put(v, mesh) for k, v in P["masks"].items()}
+        ins = []
+        for d in P["inputs"]:
+            d = dict(d)
+            if "vectors" in d:
+                d["vectors"] = put(d["vectors"], mesh)
+            for k in ("coef", "u"):
+                if k in d:
+                    d[k] = put(d[k], mesh, None)
+            ins.append(d)
+        out["inputs"] = tuple(ins)
+        for k, axis in (("x0", 1 if self.x0_batched else 0), ("readout", 0)):
+            if k in P:
+                out[k] = put(P[k], mesh, axis)
+        return out
+
+    # ------------------------------------------------------------------ loadings
+    def load_block(self, F, G, j):
+        """(F_b, G_b), each (devices, block_rows, p) in storage precision: block j of every
+        device (stored: a slice; procedural: the definition tiles regenerated from the seed)."""
+        if not self.procedural:
+            return F[:, j], G[:, j]
+        per = self.block_rows // TILE_ROWS
+        dev = jnp.arange(self.devices, dtype=jnp.int32)[:, None]
+        tiles = (dev * self.blocks + j) * per + jnp.arange(per, dtype=jnp.int32)[None, :]
+        tiles = sharding.constrain(tiles, self.mesh)
+        Fb, Gb = self.sampler.tiles(tiles, self.dtype, self.storage, valid_rows=self.n)
+        shape = (self.devices, self.block_rows, self.p)
+        return Fb.reshape(shape), Gb.reshape(shape)
+
+    def products(self, A, C, P):
+        """M = s Gᵀ A (p, Q) and R = F·[M, C] (N, Q + c): one read of G and one of F.
+
+        Low-precision loadings multiply natively with accumulation in the compute dtype."""
+        F, G, scale, dt_ = P["F"], P["G"], P["scale"], self.dtype
+        if not self.tiled:  # G is stored transposed, (p, N)
+            M = scale * (G @ A) if G.dtype == A.dtype else scale * _contract("pn,nq->pq", G, A, dt_)
+            Bm = M if C is None else jnp.concatenate([M, C], axis=1)
+            if F.dtype == Bm.dtype:
+                if Bm.shape[1] <= FUSED_MAX_COLUMNS:
+                    # a fused multiply-and-reduce over p: XLA:CPU streams F at close to its read
+                    # rate this way, ~15 % faster than its dot for (N, p) × (p, ≤ 3)
+                    R = jnp.sum(F[:, :, None] * Bm[None, :, :], axis=1)
+                else:
+                    R = F @ Bm
+            else:
+                R = _contract("np,pq->nq", F, Bm, dt_)
+            return M, R
+        d, nb, rows, q = self.devices, self.blocks, self.block_rows, A.shape[1]
+        A4 = sharding.constrain(A.reshape(d, nb, rows, q), self.mesh)
+
+        def overlaps(acc, j):
+            _, Gb = self.load_block(F, G, j)
+            Aj = jax.lax.dynamic_index_in_dim(A4, j, axis=1, keepdims=False)
+            part = _contract("drp,drq->dpq", Gb, Aj, dt_)
+            return sharding.constrain(acc + part, self.mesh), None
+
+        acc0 = sharding.constrain(jnp.zeros((d, self.p, q), dt_), self.mesh)
+        acc, _ = jax.lax.scan(overlaps, acc0, jnp.arange(nb, dtype=jnp.int32))
+        M = scale * jnp.sum(acc, axis=0)  # the all-reduce over devices (p·q numbers)
+        Bm = M if C is None else jnp.concatenate([M, C], axis=1)
+
+        def recurrent(_, j):
+            Fb, _ = self.load_block(F, G, j)
+            return None, sharding.constrain(_contract("drp,pq->drq", Fb, Bm, dt_), self.mesh)
+
+        _, R4 = jax.lax.scan(recurrent, None, jnp.arange(nb, dtype=jnp.int32))
+        R = jnp.transpose(R4, (1, 0, 2, 3)).reshape(self.n_pad, Bm.shape[1])
+        return M, sharding.constrain(R, self.mesh)
+
+    # ------------------------------------------------------------------ inputs
+    def u_at(self, entry, d, k):
+        """u(k dt) of a drive as (B, q)."""
+        inp, B = entry["inp"], self.B
+        if entry["u_kind"] == "fn":
+            t = k.astype(self.dtype) * self.dt
+            u = jnp.asarray(inp.u(t), self.dtype)
+            u = jnp.reshape(u, (1, -1)) if u.ndim <= 1 else u
+            return jnp.broadcast_to(u, (B, u.shape[-1]))
+        u = d["u"]
+        if u.ndim == 3:  # (trials, steps, q)
+            return jax.lax.dynamic_index_in_dim(u, k, axis=1, keepdims=False)
+        return jnp.broadcast_to(
+            jax.lax.dynamic_index_in_dim(u, k, axis=0, keepdims=False), (B, u.shape[-1])
+        )
+
+    def noise_draws(self, keys, k):
+        """(B, r) standard normals of step k for all noise terms of every trial."""
+        r = self.noise_width
+        draw = lambda key: jax.random.normal(jax.random.fold_in(key, k), (r,), self.dtype)  # noqa: E731
+        if self.B == 1:
+            return draw(keys["input"][0])[None]
+        return jax.vmap(draw)(keys["input"])
+
+    def input_terms(self, k, P, keys):
+        """Coefficients of the inputs along the loadings (p, c) with their per-column post
+        factors, and the sum of all other input terms (N, B) (or None)."""
+        e, tau, dt = self.decay, self.tau, self.dt
+        z = self.noise_draws(keys, k) if self.noise_width else None
+        coefs, post, direct = [], [], None
+        masks = P["masks"]
+        for kind_, _i, inp, entry in self.inputs:
+            if kind_ != "term":
+                continue
+            d = P["inputs"][_i]
+            if entry["noise"]:
+                a, b = entry["z"]
+                scale = math.sqrt(dt * inp.time_unit)
+                if entry["kind"] == "along" and inp.vectors.scalar:
+                    c = z[:, a:b] * scale * (inp.sigma * inp.vectors.coef)  # (B, p)
+                else:
+                    c = z[:, a:b] * scale * inp.sigma  # (B, r)
+                by_tau = True
+            else:
+                u = self.u_at(entry, d, k)  # (B, q)
+                c = (1.0 - e) * u
+                if entry["kind"] == "along" and inp.vectors.scalar:
+                    c = c * inp.vectors.coef
+                by_tau = False
+            mask = masks[inp.population] if inp.population is not None else None
+            if entry["kind"] == "along":
+                col = c.T if inp.vectors.scalar else d["coef"] @ c.T  # (p, B)
+                coefs.append(col)
+                post.append((mask, by_tau))
+                continue
+            if entry["kind"] == "uniform":
+                term = c[:, 0][None, :] * (mask[:, None] if mask is not None else 1.0)
+            else:
+                term = d["vectors"] @ c.T  # (N, B)
+                if mask is not None:
+                    term = term * mask[:, None]
+            if by_tau:
+                term = term / tau
+            direct = term if direct is None else direct + term
+        C = jnp.concatenate(coefs, axis=1) if coefs else None
+        return C, post, direct
+
+    def membrane_variance(self, inp, k):
+        """Variance Σ_k of the membrane-noise part of h at the start of step k (exact on the grid)."""
+        e2 = self.decay**2
+        per_step = inp.sigma**2 * self.dt * inp.time_unit / self.tau**2
+        return per_step * (1.0 - e2 ** k.astype(self.dtype)) / (1.0 - e2)
+
+    # ------------------------------------------------------------------ initial state
+    def initial_columns(self, P):
+        """(N, Q) initial state: x0 for every kind (paired columns share it) or zeros."""
+        B, K = self.B, self.K
+        if "x0" in P:
+            x0 = P["x0"]
+            base = x0.T if x0.ndim == 2 else jnp.broadcast_to(x0[:, None], (self.n_pad, B))
+        else:
+            base = jnp.zeros((self.n_pad, B), self.dtype)
+        v = jnp.concatenate([base] * K, axis=1) if K > 1 else base
+        return sharding.constrain(v.astype(self.dtype), self.mesh)
+
+    # ------------------------------------------------------------------ one dense step
+    def dense_step(self, v, k, P, keys):
+        """Advance all columns by one step from global step index k; returns (v_new, view)."""
+        dt, tau, e, B = self.dt, self.tau, self.decay, self.B
+        gamma = P["gamma"]
+        masks = P["masks"]
+        membrane = self.membrane[0] if self.membrane else None
+        m_mem = (
+            masks[membrane.population]
+            if membrane is not None and membrane.population is not None
+            else None
+        )
+        acts, rates, selfs, counts = [], [], [], None
+        for ki, kind in enumerate(self.kinds):
+            vk = v[:, ki * B : (ki + 1) * B]
+            if isinstance(kind, Rate):
+                r = kind.phi(vk)
+                if membrane is not None and membrane.sigma > 0:
+                    sm = kind.phi.smoothed(vk, self.membrane_variance(membrane, k))
+                    r = sm if m_mem is None else jnp.where(m_mem[:, None] > 0, sm, r)
+                acts.append(r * dt)
+                rates.append(r)
+                selfs.append(gamma[:, None] * r * dt)
+            elif isinstance(kind, Poisson):
+                n = self._spikes(kind, vk, k, keys)
+                counts = n
+                acts.append(n)
+                rates.append(n / dt)
+                selfs.append(gamma[:, None] * n)
+            else:
+                acts.append(vk)
+                rates.append(vk)
+                selfs.append(gamma[:, None] * vk)
+        A = jnp.concatenate(acts, axis=1) if len(acts) > 1 else acts[0]
+        if self.sources is not None:
+            A = A * masks[self.sources][:, None]
+        if self.Qp > self.Q:  # a lone column is computed as one of two (module docstring)
+            A = jnp.concatenate([A, jnp.zeros((self.n_pad, self.Qp - self.Q), A.dtype)], axis=1)
+        C, post, direct = self.input_terms(k, P, keys)
+        M, R = self.products(A, C, P)
+        I = None
+        for j, (mask, by_tau) in enumerate(post):
+            col = R[:, self.Qp + j * B : self.Qp + (j + 1) * B]
+            term = col * mask[:, None] if mask is not None else col
+            term = term / tau if by_tau else term
+            I = term if I is None else I + term
+        if direct is not None:
+            I = direct if I is None else I + direct
+        RQ = R[:, : self.Q]
+        if self.targets is not None:
+            RQ = RQ * masks[self.targets][:, None]
+        new = []
+        for ki, kind in enumerate(self.kinds):
+            vk = v[:, ki * B : (ki + 1) * B]
+            rk = RQ[:, ki * B : (ki + 1) * B]
+            if kind.leaky:
+                vn = e * vk + (rk - selfs[ki]) / tau
+                if I is not None:
+                    vn = vn + I
+                if isinstance(kind, Poisson) and membrane is not None and membrane.sigma > 0:
+                    dW = self._per_trial(keys["membrane"], k, jax.random.normal)
+                    scale_w = membrane.sigma * math.sqrt(dt * membrane.time_unit) / tau
+                    noise = scale_w * dW
+                    vn = vn + (noise * m_mem[:, None] if m_mem is not None else noise)
+            else:
+                h = rk - selfs[ki]
+                if I is not None:
+                    h = h + I
+                u = (
+                    self._per_trial(keys["spikes"], k, jax.random.uniform)
+                    if kind.stochastic
+                    else None
+                )
+                vn = kind.update(h, vk, u)
+            new.append(vn)
+        v_new = jnp.concatenate(new, axis=1) if len(new) > 1 else new[0]
+        v_new = sharding.constrain(v_new, self.mesh)
+        Mq = M[:, : self.Q]
+        view = DenseView(self, P, v_new, rates, counts, Mq / dt if self.leaky else Mq)
+        return v_new, view
+
+    def _per_trial(self, stream, k, fn):
+        """(N, B) draws ``fn(fold_in(stream_b, k), (N,), dtype)`` per trial."""
+        draw = lambda key: fn(jax.random.fold_in(key, k), (self.n_pad,), self.dtype)  # noqa: E731
+        if self.B == 1:
+            return draw(stream[0])[:, None]
+        return jax.vmap(draw)(stream).T
+
+    def _spikes(self, kind, vk, k, keys):
+        phi, dt = kind.phi, self.dt
+        block = self.block or thinning_block(self.n, phi.max * dt)
+        n_valid = self.n if self.n_pad != self.n else None
+
+        def one(key, h):
+            return poisson_counts_thinning(
+                jax.random.fold_in(key, k), phi, h, phi.max, dt, block, self.dtype, n_valid=n_valid
+            )
+
+        if self.B == 1:
+            return one(keys["spikes"][0], vk[:, 0])[:, None]
+        return jax.vmap(one, in_axes=(0, 1), out_axes=1)(keys["spikes"], vk)
+
+    # ------------------------------------------------------------------ chunks of records
+    def init_state(self, P, keys):
+        """The state at step 0: columns (or the event method's state) and probe sums."""
+        if self.method == "event":
+            from .event import init_state
+
+            core = init_state(self, P, keys)
+        else:
+            core = {"v": self.initial_columns(P)}
+        shapes = self.value_shapes(P, keys, core)
+        sums = {
+            name: jnp.zeros(shapes[name].shape, shapes[name].dtype)
+            for name, pr in self.probes.items()
+            if pr.mode == "average"
+        }
+        return {"core": core, "sums": sharding.replicate(sums, self.mesh)}
+
+    def value_shapes(self, P, keys, core):
+        """Shapes of every probe's per-step (or sample) value, by abstract evaluation."""
+        probes = self.probes
+
+        def f(core, P, keys, probes):
+            out = {}
+            k = jnp.int32(0)
+            if self.method == "event":
+                from .event import step_views
+
+                step_view, sample_view = step_views(self, core, k, P, keys)
+            else:
+                _, step_view = self.dense_step(core["v"], k, P, keys)
+                sample_view = DenseView(self, P, core["v"], None, None, None)
+            for name, pr in probes.items():
+                out[name] = pr.output(sample_view if pr.mode == "sample" else step_view)
+            return out
+
+        return jax.eval_shape(f, core, P, keys, probes)
+
+    def advance(self, state, P, probes, keys, start, n_records: int):
+        """Advance ``n_records`` record intervals from global step ``start``; returns the new
+        state and the records (each probe: (n_records, ...), "steps" probes (n_records · every,
+        ...)). Pure; ``n_records`` is static."""
+        if self.method == "event":
+            from .event import advance as event_advance
+
+            return event_advance(self, state, P, probes, keys, start, n_records)
+        spr = self.grid.record_every
+        mean = [k for k, p in probes.items() if p.mode == "mean"]
+        avg = [k for k, p in probes.items() if p.mode == "average"]
+        steps = [k for k, p in probes.items() if p.mode == "steps"]
+        sample = [k for k, p in probes.items() if p.mode == "sample"]
+
+        def inner(carry, k):
+            v, sums, win = carry
+            v, view = self.dense_step(v, k, P, keys)
+            vals = {name: probes[name].output(view) for name in mean + avg + steps}
+            win = {name: win[name] + vals[name] for name in mean}
+            sums = {
+                name: sums[name] + (k >= probes[name].start).astype(self.dtype) * vals[name]
+                for name in avg
+            }
+            return (v, sums, win), {
+                name: vals[name].astype(probes[name].dtype(self)) for name in steps
+            }
+
+        def outer(carry, rstart):
+            v, sums = carry
+            zero = {
+                name: jnp.zeros_like(w) for name, w in self._mean_shapes(P, keys, v, probes).items()
+            }
+            ks = rstart + jnp.arange(spr, dtype=jnp.int32)
+            (v, sums, win), per_step = jax.lax.scan(inner, (v, sums, zero), ks)
+            rec = {name: win[name] / spr for name in mean}
+            sview = DenseView(self, P, v, None, None, None)
+            for name in sample:
+                rec[name] = probes[name].output(sview)
+            rec.update(per_step)
+            return (v, sums), sharding.replicate(rec, self.mesh)
+
+        starts = start + spr * jnp.arange(n_records, dtype=jnp.int32)
+        (v, sums), recs = jax.lax.scan(outer, (state["core"]["v"], state["sums"]), starts)
+        for name in steps:  # (records, every, ...) → (steps, ...)
+            r = recs[name]
+            recs[name] = r.reshape((r.shape[0] * r.shape[1],) + r.shape[2:])
+        return {"core": {"v": sharding.constrain(v, self.mesh)}, "sums": sums}, recs
+
+    def _mean_shapes(self, P, keys, v, probes):
+        names = [k for k, p in probes.items() if p.mode == "mean"]
+        if not names:
+            return {}
+        shapes = jax.eval_shape(
+            lambda v: {
+                n: probes[n].output(self.dense_step(v, jnp.int32(0), P, keys)[1]) for n in names
+            },
+            v,
+        )
+        return {n: jnp.zeros(s.shape, s.dtype) for n, s in shapes.items()}
+
+    # ------------------------------------------------------------------ outputs
+    def averages(self, state) -> dict:
+        """Time averages of the "average" probes: sums / (steps − start)."""
+        out = {}
+        for name, pr in self.probes.items():
+            if pr.mode == "average":
+                out[name] = state["sums"][name] / (self.grid.steps - pr.start)
+        return out
+
+    def arrange(self, name, value, trace: bool):
+        """Move a probe's value to the public axis order: (trials?, T?, networks?, *dims)."""
+        pr = self.probes[name]
+        t = 1 if trace else 0
+        if pr.has_kind_axis():  # (T?, K, B, ...) → (B, T?, K, ...)
+            value = jnp.moveaxis(value, t + 1, 0)
+            if self.K == 1:
+                value = jnp.squeeze(value, axis=t + 1)
+        else:  # (T?, B, ...) → (B, T?, ...)
+            value = jnp.moveaxis(value, t, 0)
+        if not self.batched:
+            value = value[0]
+        return value
+
+
+def _abstract(x):
+    """(shape, dtype) of an array-like leaf (Python scalars: their type)."""
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return (tuple(x.shape), str(x.dtype))
+    return ((), type(x).__name__)
+
+
+def _contract(eq: str, big, small, dtype):
+    """einsum(eq, big, small) accumulated in ``dtype``; ``big`` may be stored in lower precision
+    (bf16/fp16: the small operand is split into hi + lo parts, its last axis doubled, which costs
+    nothing in the memory-bound read of ``big``)."""
+    if big.dtype == small.dtype:
+        return jnp.einsum(eq, big, small)
+    q = small.shape[-1]
+    hi = small.astype(big.dtype)
+    lo = (small - hi.astype(dtype)).astype(big.dtype)
+    out = jnp.einsum(eq, big, jnp.concatenate([hi, lo], axis=-1), preferred_element_type=dtype)
+    return out[..., :q] + out[..., q:]
+
+
+# ----------------------------------------------------------------------------- views
+class DenseView:
+    """What probes see of one step (or, with ``rates=None``, of a state at a record time)."""
+
+    def __init__(self, prog: Program, P, v, rates, counts, M):
+        self.prog, self.P, self.v, self._rates, self.counts, self.M = prog, P, v, rates, counts, M
+        self.n = prog.n
+
+    def _kb(self, x):
+        """(m, Q) → (K, B, m)."""
+        prog = self.prog
+        return jnp.moveaxis(x.reshape(x.shape[0], prog.K, prog.B), 0, -1)
+
+    def _cols(self, x):
+        """(N, Q) → list of Q columns."""
+        return [x[:, c] for c in range(x.shape[1])]
+
+    def _act(self):
+        """Activity per unit time, (N, Q): this step's, or φ of the state (sample)."""
+        if self._rates is not None:
+            return jnp.concatenate(self._rates, axis=1) if len(self._rates) > 1 else self._rates[0]
+        prog, B = self.prog, self.prog.B
+        cols = []
+        for ki, kind in enumerate(prog.kinds):
+            vk = self.v[:, ki * B : (ki + 1) * B]
+            cols.append(vk if not kind.leaky else kind.phi(vk))
+        return jnp.concatenate(cols, axis=1) if len(cols) > 1 else cols[0]
+
+    def potentials(self, idx):
+        return self._kb(self.v[idx])
+
+    def rates(self, idx):
+        return self._kb(self._act()[idx])
+
+    def spikes(self, idx):
+        if self.counts is None:
+            raise ConfigError("spikes exist only per step (mode 'steps')")
+        return self.counts[idx].T
+
+    def overlaps(self, k):
+        if self.M is None:
+            raise ConfigError("overlaps are averaged over steps; use mode 'mean' or 'average'")
+        return self._kb(self.M[:k])
+
+    def pop_rates(self, names):
+        prog, B, dt = self.prog, self.prog.B, self.prog.dt
+        out = []
+        for name in names:
+            mask, size = self.P["masks"][name], prog.size(name)
+            vals = []
+            for ki, kind in enumerate(prog.kinds):
+                for b in range(B):
+                    if isinstance(kind, Poisson) and self.counts is not None:
+                        vals.append(jnp.sum(self.counts[:, b] * mask) / size / dt)
+                    else:
+                        col = self._rates[ki][:, b] if self._rates is not None else None
+                        vals.append(jnp.sum(col * mask) / size)
+            out.append(jnp.stack(vals))
+        return jnp.stack(out, axis=-1).reshape(prog.K, B, len(names))
+
+    def readout(self):
+        W = self.P["readout"]
+        return self._kb(W.T @ self._act())
+
+    def project(self, basis):
+        basis = jnp.asarray(basis, self.prog.dtype)
+        if self.prog.n_pad > self.prog.n:
+            basis = jnp.pad(basis, ((0, self.prog.n_pad - self.prog.n), (0, 0)))
+        return self._kb(basis.T @ self.v)
+
+    def _pair(self, pair):
+        B = self.prog.B
+        a, b = pair
+        return jnp.abs(self.v[:, b * B : (b + 1) * B] - self.v[:, a * B : (a + 1) * B])
+
+    def distance(self, names, pair):
+        prog = self.prog
+        d = self._pair(pair)  # (N, B)
+        out = []
+        for b in range(prog.B):
+            db = d[:, b]
+            out.append(jnp.stack([jnp.sum(db * self.P["masks"][n]) / prog.size(n) for n in names]))
+        return jnp.stack(out)
+
+    def neuron_distance(self, idx, pair):
+        return self._pair(pair)[idx].T
+
+
+# ----------------------------------------------------------------------------- solve
+def solve(
+    net: Network,
+    grid: Grid,
+    key,
+    probes: dict,
+    *,
+    method="auto",
+    layout=None,
+    seeds=None,
+    block=None,
+):
+    """Run ``net`` on ``grid`` and return ``{name: array}`` for every probe (pure function).
+
+    ``key``: ``jax.random.PRNGKey(seed)`` (split into per-trial keys for a batch) or (trials, 2)
+    keys; ``seeds`` optionally overrides single streams ({"spikes": key, ...}). Shapes: see
+    :mod:`lowdim.probes`. For long or large runs use :func:`lowdim.run` (chunks, progress,
+    memory check, checkpoints, xarray output); it computes the same numbers.
+    """
+    if not isinstance(net, Network):
+        raise ConfigError(f"solve needs a lowdim.Network, got {type(net).__name__}")
+    if not isinstance(grid, Grid):
+        raise ConfigError(f"solve needs a lowdim.Grid, got {type(grid).__name__}")
+    if net.dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ConfigError(
+            "a float64 network needs JAX's 64-bit mode: call solve inside "
+            "`with lowdim.float64():`, or set jax.config.update('jax_enable_x64', True)"
+        )
+    prog = Program(net, grid, probes, method=method, layout=layout, block=block)
+    keys = stream_keys(key, net.batch, seeds)
+    P = prog.prepare(net)
+    state = prog.init_state(P, keys)
+    state, recs = prog.advance(state, P, probes, keys, jnp.int32(0), grid.records)
+    out = {name: prog.arrange(name, v, trace=True) for name, v in recs.items()}
+    out.update(
+        {name: prog.arrange(name, v, trace=False) for name, v in prog.averages(state).items()}
+    )
+    return out
