@@ -24,8 +24,8 @@ def _stepper(cfg, conn):
 
     def step(x, h, k, spike_key=None):
         ks = keys if spike_key is None else {**keys, "spikes": spike_key[None]}
-        v, _ = prog.dense_step(jnp.stack([x, h], axis=1), k, P, ks)
-        return v[:, 0], v[:, 1]
+        (x, h), _ = prog.dense_step((x[:, None], h[:, None]), k, P, ks)
+        return x[:, 0], h[:, 0]
 
     return step, spec
 

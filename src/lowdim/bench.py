@@ -8,6 +8,8 @@ of τ so that the mean rate is ≈ 2 Hz; float32):
   short simulated durations (stated in the table) — every number is per simulated second of the
   *simulation loop*: JIT compilation (from ``jax.monitoring``) and connectivity construction are
   excluded; the whole-process time is reported beside it where a ratio is taken.
+- a batch of B = 16 paired trials as the columns of one run against B = 1, at N = 10⁵
+  (``batch_speedup_b16``: time per trial at B = 1 ÷ time per trial at B = 16, same run);
 - copy bandwidth of a large array (NumPy ``copyto``; bytes read + written per second) and, for
   the RNN-only run, the achieved bandwidth of one read of F and G per step (2 N p · 4 bytes per
   step) and its fraction of the copy bandwidth; the paired run against the one-read floor
@@ -126,6 +128,34 @@ def _lowdim_run(kind: str, cfg, conn) -> dict:
         "steps_per_second": steps / loop,
         "neuron_steps_per_second": steps * cfg.neurons / loop,
         "rate_hz": float(rate) if rate is not None else None,
+    }
+
+
+def _batch_run(cfg, trials: int) -> dict:
+    """The paper's paired network with ``trials`` trials as columns (independent input and
+    spike noise per trial), the paper's probes; loop seconds per simulated second per trial."""
+    from .engine import run
+    from .models.paper import paper_network
+
+    spec = paper_network(cfg)
+    net = spec.net.replace(trials=trials if trials > 1 else None)
+    ds = run(net, spec.grid, spec.probes, seed=cfg.seed, layout=spec.layout)
+    loop = float(ds.attrs["loop_seconds"])
+    steps = spec.grid.steps
+    return {
+        "kind": f"paired_b{trials}",
+        "neurons": cfg.neurons,
+        "rank": cfg.p,
+        "trials": trials,
+        "duration": steps * cfg.dt,
+        "steps": steps,
+        "loop_seconds": loop,
+        "call_seconds": float(ds.attrs["wall_seconds"]),
+        "seconds_per_sim_second": loop / (steps * cfg.dt),
+        "seconds_per_sim_second_per_trial": loop / (steps * cfg.dt) / trials,
+        "steps_per_second": steps / loop,
+        "neuron_steps_per_second": steps * cfg.neurons * trials / loop,
+        "rate_hz": None,
     }
 
 
@@ -274,6 +304,19 @@ def main(large: bool = False, out: pathlib.Path | None = None, quick: bool = Fal
                 return r
         return None
 
+    # a batch of B = 16 paired trials as columns against B = 1, same run (N = 10⁵, p = 100)
+    n_batch = 2000 if quick else 100_000
+    bcfg = base.replace(neurons=n_batch, duration=0.01 if quick else 0.03)
+    for trials in (1, 16):
+        _batch_run(bcfg, trials)  # compile and warm up outside the timed run
+        rows.append({"tool": "lowdim", **_batch_run(bcfg, trials)})
+    b1, b16 = find("lowdim", "paired_b1", n_batch), find("lowdim", "paired_b16", n_batch)
+    batch_speedup = (
+        b1["seconds_per_sim_second_per_trial"] / b16["seconds_per_sim_second_per_trial"]
+        if b1 and b16
+        else None
+    )
+
     n_top = max(sizes)
     n_bw = 1_000_000 if 1_000_000 in sizes else n_top
     ev, de = find("lowdim", "snn_event", n_top), find("lowdim", "snn_dense", n_top)
@@ -349,6 +392,8 @@ def main(large: bool = False, out: pathlib.Path | None = None, quick: bool = Fal
         "bandwidth_fraction_neurons": n_bw,
         "achieved_bandwidth_bytes_per_s": achieved,
         "paired_over_one_read_floor": paired_vs_floor,
+        "batch_speedup_b16": batch_speedup,
+        "batch_neurons": n_batch,
         "one_read_floor_seconds": floor_step,
         "brian2_ratio_n1e4": b2_ratio,
         "brian2_process_ratio_n1e4": b2_proc_ratio,
@@ -386,7 +431,7 @@ def _print(res: dict) -> None:
                 r["tool"], r.get("kind", ""), f"{r['neurons']:,}", "", r["error"][:60], "", "", ""
             )
             continue
-        sps = r["steps"] / r["loop_seconds"]
+        sps = r["steps"] / r["loop_seconds"] * r.get("trials", 1)
         rate = r.get("rate_hz", r.get("snn_rate_hz", r.get("rnn_rate_hz")))
         t.add_row(
             r["tool"],
@@ -406,6 +451,10 @@ def _print(res: dict) -> None:
         f"{_fmt(res['achieved_bandwidth_bytes_per_s'] and res['achieved_bandwidth_bytes_per_s'] / 1e9)} GB/s "
         f"= {_fmt(res['bandwidth_fraction'])} of copy; paired / one-read floor "
         f"{_fmt(res['paired_over_one_read_floor'])}"
+    )
+    con.print(
+        f"batch of 16 paired trials as columns (N = {res['batch_neurons']:,}): time per trial "
+        f"at B = 1 ÷ at B = 16 = {_fmt(res['batch_speedup_b16'])}"
     )
     con.print(
         f"thinning speedup (event / dense SNN, N = {res['thinning_speedup_neurons']:,}): "

@@ -33,6 +33,8 @@ def poisson_counts_thinning(
     block: int,
     dtype=jnp.float32,
     n_valid: int | None = None,
+    columns=None,
+    weights=None,
 ):
     """Exact independent counts n_j ~ Poisson(φ(h_j) dt) for all j, by thinning.
 
@@ -44,6 +46,11 @@ def poisson_counts_thinning(
     fixed size ``block`` inside a while loop, so K is never truncated.
 
     Only the candidates' potentials are read (``potentials[idx]``). Returns the counts (N,).
+
+    With ``columns`` (a (p, N) array, e.g. Gᵀ) it also returns Σ_spikes w_j columns[:, j] (p,),
+    the sum over the spikes of their neurons' columns (weighted by ``weights`` (N,) if given):
+    the accepted candidates are compacted and their columns gathered in sub-blocks, so the cost is
+    O(spikes · p) instead of the O(N p) of a dense product with the counts.
     Every draw has an explicit dtype (int32 indices), so the numbers do not depend on JAX's
     64-bit mode.
     ``n_valid`` < N restricts the neurons to the first ``n_valid`` entries (padded layouts; the
@@ -52,20 +59,46 @@ def poisson_counts_thinning(
     n = potentials.shape[0] if n_valid is None else n_valid
     kK, kb = jax.random.split(key)
     K = jax.random.poisson(kK, n * rate_max * dt, dtype=jnp.int32)
+    acc = max(64, block // 16)
+    n_acc_pad = acc * (-(-block // acc))
+
+    def gathered(msum, idx, keep):
+        pos = jnp.cumsum(keep.astype(jnp.int32)) - 1
+        n_keep = jnp.sum(keep, dtype=jnp.int32)
+        comp = (
+            jnp.zeros((n_acc_pad,), jnp.int32)
+            .at[jnp.where(keep, pos, n_acc_pad)]
+            .set(idx, mode="drop")
+        )
+
+        def sub(a):
+            m, j = a
+            rows = jax.lax.dynamic_slice(comp, (j * acc,), (acc,))
+            w = ((j * acc + jnp.arange(acc, dtype=jnp.int32)) < n_keep).astype(dtype)
+            if weights is not None:
+                w = w * weights[rows]
+            cols = jnp.take(columns, rows, axis=1, mode="clip").astype(dtype)
+            return m + cols @ w, j + 1
+
+        m, _ = jax.lax.while_loop(lambda a: a[1] * acc < n_keep, sub, (msum, jnp.int32(0)))
+        return m
 
     def body(state):
-        counts, done, i = state
+        counts, msum, done, i = state
         k1, k2 = jax.random.split(jax.random.fold_in(kb, i))
         idx = jax.random.randint(k1, (block,), 0, n, dtype=jnp.int32)
         u = jax.random.uniform(k2, (block,), dtype=potentials.dtype)
         valid = jnp.arange(block, dtype=jnp.int32) < (K - done)
         keep = valid & (u * rate_max < rate_fn(potentials[idx]))
         counts = counts.at[idx].add(keep.astype(dtype))
-        return counts, done + block, i + 1
+        if columns is not None:
+            msum = gathered(msum, idx, keep)
+        return counts, msum, done + block, i + 1
 
-    counts, _, _ = jax.lax.while_loop(
-        lambda s: s[1] < K,
+    m0 = jnp.zeros((columns.shape[0] if columns is not None else 0,), dtype)
+    counts, msum, _, _ = jax.lax.while_loop(
+        lambda s: s[2] < K,
         body,
-        (jnp.zeros(potentials.shape[0], dtype), jnp.int32(0), jnp.int32(0)),
+        (jnp.zeros(potentials.shape[0], dtype), m0, jnp.int32(0), jnp.int32(0)),
     )
-    return counts
+    return counts if columns is None else (counts, msum)

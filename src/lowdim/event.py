@@ -340,7 +340,7 @@ def init_state(prog, P, keys):
         }
         return core
     # binary: states and overlaps
-    S = prog.initial_columns(P)  # (N, B)
+    S = prog.initial_columns(P)[0]  # (N, B)
     A = S if prog.sources is None else S * P["masks"][prog.sources][:, None]
     m = P["scale"] * (P["G"].T @ A)  # (p, B)
     return {"S": S.T, "m": m.T}
@@ -508,7 +508,7 @@ def _binary_view(prog, P, core):
     from .solve import DenseView
 
     S = core["S"].T  # (N, B)
-    return DenseView(prog, P, S, [S], None, core["m"].T)
+    return DenseView(prog, P, [S], [S], None, [core["m"].T])
 
 
 def step_views(prog, core, k, P, keys):

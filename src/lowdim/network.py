@@ -307,6 +307,16 @@ class Populations(Mapping):
         v = self._get(name)
         return len(v) if isinstance(v, range) else int(v.sum())
 
+    def range_of(self, name) -> tuple[int, int] | None:
+        """(start, stop) if the population is a contiguous range of neuron indices, else None."""
+        v = self._get(name)
+        if isinstance(v, range):
+            return (v.start, v.stop)
+        idx = np.flatnonzero(v)
+        if idx.size and idx[-1] - idx[0] + 1 == idx.size:
+            return (int(idx[0]), int(idx[-1]) + 1)
+        return None
+
     def check(self, name) -> None:
         """Raise ConfigError if ``name`` is not a population."""
         self._get(name)

@@ -1,15 +1,40 @@
-"""Figures of runs (matplotlib, Agg backend)."""
+"""Figures of runs.
+
+Figures are ``matplotlib.figure.Figure`` objects made without pyplot, so lowdim never selects a
+backend nor touches pyplot's global state (it works headless and inside notebooks alike);
+:data:`plt` offers the few pyplot calls lowdim uses on top of that.
+"""
 
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+__all__ = ["paired_traces", "savefig", "save_panel", "plt"]
 
-__all__ = ["paired_traces", "savefig", "save_panel"]
+
+class _Figures:
+    """``subplots``, ``figure``, ``close`` and ``cm`` like pyplot's, on backend-free Figures."""
+
+    cm = matplotlib.cm
+
+    @staticmethod
+    def figure(figsize=None, **kw) -> Figure:
+        return Figure(figsize=figsize, **kw)
+
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, figsize=None, **kw):
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, **kw)
+
+    @staticmethod
+    def close(fig) -> None:
+        """Nothing to release: these figures are not registered with pyplot."""
+
+
+plt = _Figures()
 
 
 def paired_traces(
@@ -21,7 +46,7 @@ def paired_traces(
     traces are black) are drawn as ticks above the SNN panel.
     """
     neurons = ds.neuron.values[:n]
-    colors = plt.cm.tab10(np.linspace(0, 1, 10))
+    colors = matplotlib.colormaps["tab10"](np.linspace(0, 1, 10))
     fig, axes = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, sharey=True)
     t = ds.time.values
     if spikes_of is None and "spike_neuron" in ds and ds.sizes.get("spike", 0):

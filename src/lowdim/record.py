@@ -143,7 +143,7 @@ def dataset_of_run(prog, traces: dict | None, averages: dict, timing: dict) -> x
         )
     for name, probe in prog.probes.items():
         dims = probe.dims(prog)
-        for d, c in probe.coords(prog).items():
+        for d, c in ({} if probe.mode == "steps" else probe.coords(prog)).items():
             if d in coords and len(coords[d][1]) != len(c):
                 d2 = f"{name}_{d}"
                 dims = tuple(d2 if x == d else x for x in dims)

@@ -279,6 +279,11 @@ class Program:
         if len(self.membrane) > 1:
             raise ConfigError("give at most one MembraneNoise term")
         self.along = [e for e in self.inputs if e[0] == "term" and e[3]["kind"] == "along"]
+        #: rows reached by each input along F when its population is a contiguous range
+        self.along_rows = [
+            None if e[2].population is None else self.populations.range_of(e[2].population)
+            for e in self.along
+        ]
         # method
         self.method = self._method(method)
         self.poisson_col = next(
@@ -304,6 +309,16 @@ class Program:
                 "the event-driven method reads single rows of F and G: it needs stored, untiled "
                 "loadings on one device (loadings='stored', no tile_rows, devices=1)"
             )
+        # spike overlaps from the spikes' own rows of G when the G product would be
+        # compute-bound (many columns) or would serve only spikes (SNN alone): O(spikes · p)
+        dense_cols = sum(self.B for k in self.kinds if not isinstance(k, Poisson))
+        self.sparse_spikes = (
+            self.method == "dense"
+            and self.poisson_col is not None
+            and not self.tiled
+            and self.devices == 1
+            and (dense_cols == 0 or dense_cols + self.B > FUSED_MAX_COLUMNS)
+        )
         self.probes = check_probes(probes, self)
         self.signature = self._signature(net, probes)
 
@@ -477,26 +492,48 @@ class Program:
         shape = (self.devices, self.block_rows, self.p)
         return Fb.reshape(shape), Gb.reshape(shape)
 
-    def products(self, A, C, P):
-        """M = s Gᵀ A (p, Q) and R = F·[M, C] (N, Q + c): one read of G and one of F.
+    def products(self, A, extra, Cs, P, rows=None):
+        """M = s Gᵀ A and R_b = F·b for every coefficient block b of [M, *extra, *Cs]: one read
+        of G (none when A is None) and one of F (a fused multiply-and-reduce for a few columns;
+        for many columns, where the products are compute-bound, one dot per block, and a block
+        in ``Cs`` whose input reaches only the rows ``rows[j] = (a, b)`` multiplies only those).
 
+        ``extra``: overlaps computed elsewhere (sparse spike sums). Returns (M, list of R_b).
         Low-precision loadings multiply natively with accumulation in the compute dtype."""
         F, G, scale, dt_ = P["F"], P["G"], P["scale"], self.dtype
+        rows = rows or [None] * len(Cs)
         if not self.tiled:  # G is stored transposed, (p, N)
-            M = scale * (G @ A) if G.dtype == A.dtype else scale * _contract("pn,nq->pq", G, A, dt_)
-            Bm = M if C is None else jnp.concatenate([M, C], axis=1)
-            if F.dtype == Bm.dtype:
-                if Bm.shape[1] <= FUSED_MAX_COLUMNS:
+            if A is None:
+                M = None
+            elif G.dtype == A.dtype:
+                M = scale * (G @ A)
+            else:
+                M = scale * _contract("pn,nq->pq", G, A, dt_)
+            coefs = ([] if M is None else [M]) + list(extra) + list(Cs)
+            width = sum(c.shape[1] for c in coefs)
+            if width <= FUSED_MAX_COLUMNS or F.dtype != dt_:
+                Bm = jnp.concatenate(coefs, axis=1) if len(coefs) > 1 else coefs[0]
+                if F.dtype == Bm.dtype:
                     # a fused multiply-and-reduce over p: XLA:CPU streams F at close to its read
                     # rate this way, ~15 % faster than its dot for (N, p) × (p, ≤ 3)
                     R = jnp.sum(F[:, :, None] * Bm[None, :, :], axis=1)
                 else:
-                    R = F @ Bm
-            else:
-                R = _contract("np,pq->nq", F, Bm, dt_)
-            return M, R
-        d, nb, rows, q = self.devices, self.blocks, self.block_rows, A.shape[1]
-        A4 = sharding.constrain(A.reshape(d, nb, rows, q), self.mesh)
+                    R = _contract("np,pq->nq", F, Bm, dt_)
+                return M, _split_columns(R, [c.shape[1] for c in coefs])
+            # compute-bound: one dot per block writes each result contiguously (no column
+            # slices of a wide R), and an input restricted to a row range multiplies only it
+            n_rec = len(coefs) - len(Cs)
+            out = [F @ c for c in coefs[:n_rec]]
+            for c, rr in zip(Cs, rows, strict=True):
+                if rr is None:
+                    out.append(F @ c)
+                else:
+                    a, b = rr
+                    part = jax.lax.slice_in_dim(F, a, b, axis=0) @ c
+                    out.append(jnp.pad(part, ((a, self.n_pad - b), (0, 0))))
+            return M, out
+        d, nb, rows_, q = self.devices, self.blocks, self.block_rows, A.shape[1]
+        A4 = sharding.constrain(A.reshape(d, nb, rows_, q), self.mesh)
 
         def overlaps(acc, j):
             _, Gb = self.load_block(F, G, j)
@@ -507,7 +544,8 @@ class Program:
         acc0 = sharding.constrain(jnp.zeros((d, self.p, q), dt_), self.mesh)
         acc, _ = jax.lax.scan(overlaps, acc0, jnp.arange(nb, dtype=jnp.int32))
         M = scale * jnp.sum(acc, axis=0)  # the all-reduce over devices (p·q numbers)
-        Bm = M if C is None else jnp.concatenate([M, C], axis=1)
+        coefs = [M] + list(Cs)  # no sparse spike sums in the tiled layout
+        Bm = jnp.concatenate(coefs, axis=1) if len(coefs) > 1 else M
 
         def recurrent(_, j):
             Fb, _ = self.load_block(F, G, j)
@@ -515,7 +553,8 @@ class Program:
 
         _, R4 = jax.lax.scan(recurrent, None, jnp.arange(nb, dtype=jnp.int32))
         R = jnp.transpose(R4, (1, 0, 2, 3)).reshape(self.n_pad, Bm.shape[1])
-        return M, sharding.constrain(R, self.mesh)
+        R = sharding.constrain(R, self.mesh)
+        return M, _split_columns(R, [c.shape[1] for c in coefs])
 
     # ------------------------------------------------------------------ inputs
     def u_at(self, entry, d, k):
@@ -562,7 +601,8 @@ class Program:
                 by_tau = True
             else:
                 u = self.u_at(entry, d, k)  # (B, q)
-                c = (1.0 - e) * u
+                # leaky neurons integrate the drive over the step; binary ones add it to h
+                c = (1.0 - e) * u if self.leaky else u
                 if entry["kind"] == "along" and inp.vectors.scalar:
                     c = c * inp.vectors.coef
                 by_tau = False
@@ -581,8 +621,7 @@ class Program:
             if by_tau:
                 term = term / tau
             direct = term if direct is None else direct + term
-        C = jnp.concatenate(coefs, axis=1) if coefs else None
-        return C, post, direct
+        return coefs, post, direct
 
     def membrane_variance(self, inp, k):
         """Variance Σ_k of the membrane-noise part of h at the start of step k (exact on the grid)."""
@@ -592,19 +631,20 @@ class Program:
 
     # ------------------------------------------------------------------ initial state
     def initial_columns(self, P):
-        """(N, Q) initial state: x0 for every kind (paired columns share it) or zeros."""
-        B, K = self.B, self.K
+        """The initial (N, B) state of every kind: x0 (paired kinds share it) or zeros."""
+        B = self.B
         if "x0" in P:
             x0 = P["x0"]
             base = x0.T if x0.ndim == 2 else jnp.broadcast_to(x0[:, None], (self.n_pad, B))
         else:
             base = jnp.zeros((self.n_pad, B), self.dtype)
-        v = jnp.concatenate([base] * K, axis=1) if K > 1 else base
-        return sharding.constrain(v.astype(self.dtype), self.mesh)
+        base = sharding.constrain(base.astype(self.dtype), self.mesh)
+        return tuple(base for _ in range(self.K))
 
     # ------------------------------------------------------------------ one dense step
-    def dense_step(self, v, k, P, keys):
-        """Advance all columns by one step from global step index k; returns (v_new, view)."""
+    def dense_step(self, vs, k, P, keys):
+        """Advance every kind's (N, B) state by one step from global step index k; returns
+        (new states (tuple), view)."""
         dt, tau, e, B = self.dt, self.tau, self.decay, self.B
         gamma = P["gamma"]
         masks = P["masks"]
@@ -614,9 +654,9 @@ class Program:
             if membrane is not None and membrane.population is not None
             else None
         )
-        acts, rates, selfs, counts = [], [], [], None
+        acts, rates, selfs, counts, sparse = [], [], [], None, {}
         for ki, kind in enumerate(self.kinds):
-            vk = v[:, ki * B : (ki + 1) * B]
+            vk = vs[ki]
             if isinstance(kind, Rate):
                 r = kind.phi(vk)
                 if membrane is not None and membrane.sigma > 0:
@@ -626,7 +666,11 @@ class Program:
                 rates.append(r)
                 selfs.append(gamma[:, None] * r * dt)
             elif isinstance(kind, Poisson):
-                n = self._spikes(kind, vk, k, keys)
+                if self.sparse_spikes:
+                    n, msum = self._spikes(kind, vk, k, keys, P)
+                    sparse[ki] = P["scale"] * msum
+                else:
+                    n = self._spikes(kind, vk, k, keys)
                 counts = n
                 acts.append(n)
                 rates.append(n / dt)
@@ -635,28 +679,52 @@ class Program:
                 acts.append(vk)
                 rates.append(vk)
                 selfs.append(gamma[:, None] * vk)
-        A = jnp.concatenate(acts, axis=1) if len(acts) > 1 else acts[0]
-        if self.sources is not None:
-            A = A * masks[self.sources][:, None]
-        if self.Qp > self.Q:  # a lone column is computed as one of two (module docstring)
-            A = jnp.concatenate([A, jnp.zeros((self.n_pad, self.Qp - self.Q), A.dtype)], axis=1)
-        C, post, direct = self.input_terms(k, P, keys)
-        M, R = self.products(A, C, P)
+        dense = [ki for ki in range(self.K) if ki not in sparse]
+        A = None
+        if dense:
+            A = (
+                jnp.concatenate([acts[ki] for ki in dense], axis=1)
+                if len(dense) > 1
+                else acts[dense[0]]
+            )
+            if self.sources is not None:
+                A = A * masks[self.sources][:, None]
+            if A.shape[1] == 1:  # a lone column is computed as one of two (module docstring)
+                A = jnp.concatenate([A, jnp.zeros_like(A)], axis=1)
+        Cs, post, direct = self.input_terms(k, P, keys)
+        extra = [sparse[ki] for ki in range(self.K) if ki in sparse]
+        rows = [None if m is None else self.along_rows[j] for j, (m, _) in enumerate(post)]
+        M, blocks = self.products(A, extra, Cs, P, rows)
+        # blocks: [F·M (dense kinds, padded)] + [F·m (sparse kinds)] + [F·C (inputs)]
+        nd = 0 if A is None else 1
+        Rk, Mk = {}, {}
+        for j, ki in enumerate(dense):
+            Rk[ki] = (
+                blocks[0][:, j * B : (j + 1) * B]
+                if (len(dense) > 1 or A.shape[1] > B)
+                else blocks[0]
+            )
+            Mk[ki] = M[:, j * B : (j + 1) * B]
+        for j, ki in enumerate(ki for ki in range(self.K) if ki in sparse):
+            Rk[ki] = blocks[nd + j]
+            Mk[ki] = sparse[ki]
+        c0 = nd + len(sparse)
         I = None
         for j, (mask, by_tau) in enumerate(post):
-            col = R[:, self.Qp + j * B : self.Qp + (j + 1) * B]
+            col = blocks[c0 + j]
             term = col * mask[:, None] if mask is not None else col
             term = term / tau if by_tau else term
             I = term if I is None else I + term
         if direct is not None:
             I = direct if I is None else I + direct
-        RQ = R[:, : self.Q]
-        if self.targets is not None:
-            RQ = RQ * masks[self.targets][:, None]
-        new = []
+        tgt = masks[self.targets][:, None] if self.targets is not None else None
+        new, Ms = [], []
         for ki, kind in enumerate(self.kinds):
-            vk = v[:, ki * B : (ki + 1) * B]
-            rk = RQ[:, ki * B : (ki + 1) * B]
+            vk = vs[ki]
+            rk = Rk[ki]
+            Ms.append(Mk[ki])
+            if tgt is not None:
+                rk = rk * tgt
             if kind.leaky:
                 vn = e * vk + (rk - selfs[ki]) / tau
                 if I is not None:
@@ -676,12 +744,11 @@ class Program:
                     else None
                 )
                 vn = kind.update(h, vk, u)
-            new.append(vn)
-        v_new = jnp.concatenate(new, axis=1) if len(new) > 1 else new[0]
-        v_new = sharding.constrain(v_new, self.mesh)
-        Mq = M[:, : self.Q]
-        view = DenseView(self, P, v_new, rates, counts, Mq / dt if self.leaky else Mq)
-        return v_new, view
+            new.append(sharding.constrain(vn, self.mesh))
+        if self.leaky:
+            Ms = [m / dt for m in Ms]
+        view = DenseView(self, P, new, rates, counts, Ms)
+        return tuple(new), view
 
     def _per_trial(self, stream, k, fn):
         """(N, B) draws ``fn(fold_in(stream_b, k), (N,), dtype)`` per trial."""
@@ -690,18 +757,31 @@ class Program:
             return draw(stream[0])[:, None]
         return jax.vmap(draw)(stream).T
 
-    def _spikes(self, kind, vk, k, keys):
+    def _spikes(self, kind, vk, k, keys, P=None):
+        """Counts (N, B); with ``P`` (sparse spike overlaps) also Σ_spikes src_j G_j (p, B)."""
         phi, dt = kind.phi, self.dt
         block = self.block or thinning_block(self.n, phi.max * dt)
         n_valid = self.n if self.n_pad != self.n else None
+        cols = None if P is None else P["G"]
+        w = None if P is None or self.sources is None else P["masks"][self.sources]
 
         def one(key, h):
             return poisson_counts_thinning(
-                jax.random.fold_in(key, k), phi, h, phi.max, dt, block, self.dtype, n_valid=n_valid
+                jax.random.fold_in(key, k),
+                phi,
+                h,
+                phi.max,
+                dt,
+                block,
+                self.dtype,
+                n_valid=n_valid,
+                columns=cols,
+                weights=w,
             )
 
         if self.B == 1:
-            return one(keys["spikes"][0], vk[:, 0])[:, None]
+            out = one(keys["spikes"][0], vk[:, 0])
+            return jax.tree_util.tree_map(lambda a: a[:, None], out)
         return jax.vmap(one, in_axes=(0, 1), out_axes=1)(keys["spikes"], vk)
 
     # ------------------------------------------------------------------ chunks of records
@@ -734,7 +814,7 @@ class Program:
                 step_view, sample_view = step_views(self, core, k, P, keys)
             else:
                 _, step_view = self.dense_step(core["v"], k, P, keys)
-                sample_view = DenseView(self, P, core["v"], None, None, None)
+                sample_view = DenseView(self, P, list(core["v"]), None, None, None)
             for name, pr in probes.items():
                 out[name] = pr.output(sample_view if pr.mode == "sample" else step_view)
             return out
@@ -776,7 +856,7 @@ class Program:
             ks = rstart + jnp.arange(spr, dtype=jnp.int32)
             (v, sums, win), per_step = jax.lax.scan(inner, (v, sums, zero), ks)
             rec = {name: win[name] / spr for name in mean}
-            sview = DenseView(self, P, v, None, None, None)
+            sview = DenseView(self, P, list(v), None, None, None)
             for name in sample:
                 rec[name] = probes[name].output(sview)
             rec.update(per_step)
@@ -787,7 +867,7 @@ class Program:
         for name in steps:  # (records, every, ...) → (steps, ...)
             r = recs[name]
             recs[name] = r.reshape((r.shape[0] * r.shape[1],) + r.shape[2:])
-        return {"core": {"v": sharding.constrain(v, self.mesh)}, "sums": sums}, recs
+        return {"core": {"v": v}, "sums": sums}, recs
 
     def _mean_shapes(self, P, keys, v, probes):
         names = [k for k, p in probes.items() if p.mode == "mean"]
@@ -825,6 +905,17 @@ class Program:
         return value
 
 
+def _split_columns(R, widths):
+    """R (N, Σ widths) → list of (N, w) blocks (a single block is R itself)."""
+    if len(widths) == 1:
+        return [R]
+    out, a = [], 0
+    for w in widths:
+        out.append(R[:, a : a + w])
+        a += w
+    return out
+
+
 def _abstract(x):
     """(shape, dtype) of an array-like leaf (Python scalars: their type)."""
     if hasattr(x, "shape") and hasattr(x, "dtype"):
@@ -847,37 +938,41 @@ def _contract(eq: str, big, small, dtype):
 
 # ----------------------------------------------------------------------------- views
 class DenseView:
-    """What probes see of one step (or, with ``rates=None``, of a state at a record time)."""
+    """What probes see of one step (or, with ``rates=None``, of a state at a record time).
 
-    def __init__(self, prog: Program, P, v, rates, counts, M):
-        self.prog, self.P, self.v, self._rates, self.counts, self.M = prog, P, v, rates, counts, M
+    ``vs``: every kind's (N, B) state; ``rates``: their activity per unit time; ``counts``: the
+    Poisson kind's spike counts (N, B); ``Ms``: every kind's overlaps (p, B) per unit time."""
+
+    def __init__(self, prog: Program, P, vs, rates, counts, Ms):
+        self.prog, self.P, self.vs, self._rates, self.counts, self.Ms = (
+            prog,
+            P,
+            vs,
+            rates,
+            counts,
+            Ms,
+        )
         self.n = prog.n
 
-    def _kb(self, x):
-        """(m, Q) → (K, B, m)."""
-        prog = self.prog
-        return jnp.moveaxis(x.reshape(x.shape[0], prog.K, prog.B), 0, -1)
-
-    def _cols(self, x):
-        """(N, Q) → list of Q columns."""
-        return [x[:, c] for c in range(x.shape[1])]
+    @staticmethod
+    def _kb(parts):
+        """K arrays (m, B) → (K, B, m)."""
+        return jnp.stack([jnp.moveaxis(x, 0, -1) for x in parts])
 
     def _act(self):
-        """Activity per unit time, (N, Q): this step's, or φ of the state (sample)."""
+        """Activity per unit time of every kind: this step's, or φ of the state (sample)."""
         if self._rates is not None:
-            return jnp.concatenate(self._rates, axis=1) if len(self._rates) > 1 else self._rates[0]
-        prog, B = self.prog, self.prog.B
-        cols = []
-        for ki, kind in enumerate(prog.kinds):
-            vk = self.v[:, ki * B : (ki + 1) * B]
-            cols.append(vk if not kind.leaky else kind.phi(vk))
-        return jnp.concatenate(cols, axis=1) if len(cols) > 1 else cols[0]
+            return self._rates
+        return [
+            v if not kind.leaky else kind.phi(v)
+            for kind, v in zip(self.prog.kinds, self.vs, strict=True)
+        ]
 
     def potentials(self, idx):
-        return self._kb(self.v[idx])
+        return self._kb([v[idx] for v in self.vs])
 
     def rates(self, idx):
-        return self._kb(self._act()[idx])
+        return self._kb([a[idx] for a in self._act()])
 
     def spikes(self, idx):
         if self.counts is None:
@@ -885,49 +980,57 @@ class DenseView:
         return self.counts[idx].T
 
     def overlaps(self, k):
-        if self.M is None:
+        if self.Ms is None:
             raise ConfigError("overlaps are averaged over steps; use mode 'mean' or 'average'")
-        return self._kb(self.M[:k])
+        return self._kb([m[:k] for m in self.Ms])
+
+    def _pop_sums(self, x, names):
+        """Σ over each population of x (N, B) → (B, n_pops): per column for B ≤ 2 (the order
+        of the paper's records); otherwise one fused reduction per population (a slice of rows
+        for a contiguous population)."""
+        prog = self.prog
+        masks = [self.P["masks"][n] for n in names]
+        if prog.B <= 2:
+            return jnp.stack(
+                [jnp.stack([jnp.sum(x[:, b] * m) for m in masks]) for b in range(prog.B)]
+            )
+        cols = []
+        for n, m in zip(names, masks, strict=True):
+            rr = prog.populations.range_of(n)
+            if rr is not None:
+                cols.append(jnp.sum(jax.lax.slice_in_dim(x, rr[0], rr[1], axis=0), axis=0))
+            else:
+                cols.append(jnp.sum(x * m[:, None], axis=0))
+        return jnp.stack(cols, axis=1)
 
     def pop_rates(self, names):
-        prog, B, dt = self.prog, self.prog.B, self.prog.dt
+        prog, dt = self.prog, self.prog.dt
+        sizes = jnp.asarray([prog.size(n) for n in names], prog.dtype)
         out = []
-        for name in names:
-            mask, size = self.P["masks"][name], prog.size(name)
-            vals = []
-            for ki, kind in enumerate(prog.kinds):
-                for b in range(B):
-                    if isinstance(kind, Poisson) and self.counts is not None:
-                        vals.append(jnp.sum(self.counts[:, b] * mask) / size / dt)
-                    else:
-                        col = self._rates[ki][:, b] if self._rates is not None else None
-                        vals.append(jnp.sum(col * mask) / size)
-            out.append(jnp.stack(vals))
-        return jnp.stack(out, axis=-1).reshape(prog.K, B, len(names))
+        for ki, kind in enumerate(prog.kinds):
+            spikes = isinstance(kind, Poisson) and self.counts is not None
+            x = self.counts if spikes else self._rates[ki]
+            tot = self._pop_sums(x, names) / sizes
+            out.append(tot / dt if spikes else tot)
+        return jnp.stack(out)
 
     def readout(self):
         W = self.P["readout"]
-        return self._kb(W.T @ self._act())
+        return self._kb([W.T @ a for a in self._act()])
 
     def project(self, basis):
         basis = jnp.asarray(basis, self.prog.dtype)
         if self.prog.n_pad > self.prog.n:
             basis = jnp.pad(basis, ((0, self.prog.n_pad - self.prog.n), (0, 0)))
-        return self._kb(basis.T @ self.v)
+        return self._kb([basis.T @ v for v in self.vs])
 
     def _pair(self, pair):
-        B = self.prog.B
         a, b = pair
-        return jnp.abs(self.v[:, b * B : (b + 1) * B] - self.v[:, a * B : (a + 1) * B])
+        return jnp.abs(self.vs[b] - self.vs[a])
 
     def distance(self, names, pair):
-        prog = self.prog
-        d = self._pair(pair)  # (N, B)
-        out = []
-        for b in range(prog.B):
-            db = d[:, b]
-            out.append(jnp.stack([jnp.sum(db * self.P["masks"][n]) / prog.size(n) for n in names]))
-        return jnp.stack(out)
+        sizes = jnp.asarray([self.prog.size(n) for n in names], self.prog.dtype)
+        return self._pop_sums(self._pair(pair), names) / sizes
 
     def neuron_distance(self, idx, pair):
         return self._pair(pair)[idx].T

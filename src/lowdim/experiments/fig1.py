@@ -365,10 +365,7 @@ def run(scale: str = "small", out: Path | str = "fig1", progress: bool = True, s
     """Reproduce Fig. 1 at ``scale`` ("small", "paper" or "test") into the folder ``out``."""
     if scale not in SCALES:
         raise ConfigError(f"unknown scale {scale!r} for fig1; use --scale small or --scale paper")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..plotting import plt
 
     sc = SCALES[scale]
     out = Path(out)
