@@ -143,3 +143,24 @@ def test_unwritable_output_folder(tmp_path):
 def test_unknown_figure():
     r = run("reproduce", "fig9")
     assert r.returncode == 2 and "unknown figure" in r.stderr
+
+
+def test_lecture_command_checks_the_system_and_its_options():
+    from lowdim.cli import _extra_options
+
+    r = run("lecture", "no-such-system")
+    assert r.returncode == 2 and "unknown lecture system" in r.stderr
+
+    def demo(
+        scale="small", out=None, progress=True, seed=0, train_steps: int = 100, fast: bool = False
+    ):
+        return None
+
+    assert _extra_options(["--train-steps", "5", "--fast"], demo, "demo") == {
+        "train_steps": 5,
+        "fast": True,
+    }
+    with pytest.raises(lowdim.ConfigError, match="no option --nope"):
+        _extra_options(["--nope", "1"], demo, "demo")
+    with pytest.raises(lowdim.ConfigError, match="must be int"):
+        _extra_options(["--train-steps", "many"], demo, "demo")

@@ -120,3 +120,27 @@ def test_rejects_paired_and_membrane_noise():
         simulate_events(_cfg(networks="both"))
     with pytest.raises(ConfigError, match="membrane noise"):
         simulate_events(_cfg(membrane_noise=0.1))
+
+
+def test_event_run_resumes_from_its_checkpoint_bitwise(tmp_path):
+    cfg = _cfg(dtype="float32", duration=0.05, burn_in=0.01)
+    path = tmp_path / "ev.ckpt"
+    seen = []
+
+    def stop(rec, first):
+        seen.append(first)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lowdim.simulate(cfg, method="event", checkpoint=path, checkpoint_steps=100, on_chunk=stop)
+    resumed = lowdim.simulate(cfg, method="event", checkpoint=path, checkpoint_steps=100)
+    straight = simulate_events(cfg)
+    assert resumed.attrs["method"] == "event"
+    for v in ("h", "m_snn", "rate_snn", "spike_time", "spike_neuron"):
+        np.testing.assert_array_equal(resumed[v].values, straight[v].values, err_msg=v)
+
+
+def test_event_method_refuses_procedural_loadings_with_a_reason():
+    with pytest.raises(ConfigError, match="stored, untiled"):
+        simulate_events(_cfg(loadings="procedural"))

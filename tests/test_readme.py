@@ -7,11 +7,13 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    """The blocks run in order in one namespace, as a reader pastes them into one session."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks
+    assert len(blocks) >= 4
     monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
     for code in blocks:
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "run.nc").exists()
 
 

@@ -252,6 +252,98 @@ def reproduce(
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
 
 
+def _option_type(hint):
+    """int, float, bool or str from a (possibly optional) annotation."""
+    import typing
+
+    for t in (hint, *typing.get_args(hint)):
+        if t in (bool, int, float, str):
+            return t
+    return str
+
+
+def _extra_options(args: list[str], run, what: str) -> dict:
+    """``--name value`` (or ``--name=value``; ``--flag`` for booleans) → keyword arguments of
+    ``run``, converted with the types of its signature."""
+    import inspect
+    import typing
+
+    params = inspect.signature(run).parameters
+    hints = typing.get_type_hints(run)
+    skip = {"scale", "out", "progress", "seed"}
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    allowed = {
+        k: _option_type(hints.get(k, str))
+        for k, p in params.items()
+        if k not in skip and p.kind in kinds
+    }
+    names = ", ".join(f"--{k.replace('_', '-')}" for k in allowed) or "none"
+    kwargs, i = {}, 0
+    while i < len(args):
+        a = args[i]
+        if not a.startswith("--"):
+            raise ConfigError(f"unexpected argument {a!r} for {what}; its options: {names}")
+        key, _, value = a[2:].partition("=")
+        key = key.replace("-", "_")
+        flag = f"--{key.replace('_', '-')}"
+        if key not in allowed:
+            raise ConfigError(f"{what} has no option {flag}; its options: {names}")
+        typ = allowed[key]
+        if not _:
+            if typ is bool:
+                kwargs[key] = True
+                i += 1
+                continue
+            if i + 1 >= len(args):
+                raise ConfigError(f"{flag} needs a value")
+            value = args[i + 1]
+            i += 1
+        try:
+            if typ is bool:
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                kwargs[key] = value.lower() in ("true", "1", "yes")
+            else:
+                kwargs[key] = typ(value)
+        except ValueError:
+            raise ConfigError(f"{flag} must be {typ.__name__}, got {value!r}") from None
+        i += 1
+    return kwargs
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def lecture(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="which system: see `lowdim lecture list`"),
+    scale: str = typer.Option("small", help="small | paper (see each demo's docs)"),
+    out: Path = typer.Option(None, help="output folder (default lowdim-out/lecture-NAME)"),
+    seed: int = typer.Option(0, help="random seed"),
+):
+    """Run a system of the lecture (Hopfield memory, ring attractor, latent κ, field limit,
+    manifolds, context-dependent decisions): figures, data, report.md, summary.json.
+
+    Options of a demo are passed on, e.g. `lowdim lecture context-dm --train-steps 200`.
+    `lowdim lecture list` lists the systems of this installation."""
+    from . import experiments
+
+    have = experiments.available(experiments.LECTURES)
+    if name == "list":
+        for n in have:
+            console.print(n)
+        return
+    if name not in experiments.LECTURES:
+        raise ConfigError(f"unknown lecture system {name!r}; choose one of {have}")
+    if name not in have:
+        raise ConfigError(f"lecture system {name!r} is not available in this installation")
+    run = experiments.get(name, experiments.LECTURES).run
+    kwargs = _extra_options(list(ctx.args), run, f"lecture {name}")
+    out = out or Path("lowdim-out") / f"lecture-{name}"
+    t0 = time.perf_counter()
+    summary = run(scale=scale, out=out, progress=True, seed=seed, **kwargs)
+    console.print_json(json.dumps(summary, default=str))
+    console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+
+
 @app.command()
 def bench(
     large: bool = typer.Option(False, help="add N = 4·10⁶"),
