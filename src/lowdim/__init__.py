@@ -26,6 +26,7 @@ from .network import (  # noqa: E402
     transfer,
 )
 from .nonlinearity import Erf, Sigmoid, Tanh, Transfer, make_transfer  # noqa: E402
+from .nwb import to_neo, to_nwb  # noqa: E402
 from .probes import (  # noqa: E402
     Activity,
     Distance,
@@ -89,6 +90,8 @@ __all__ = [
     # results and errors
     "load",
     "save",
+    "to_nwb",
+    "to_neo",
     "ConfigError",
     "MemoryBudgetError",
 ]

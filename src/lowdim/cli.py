@@ -27,7 +27,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    help="Low-dimensional dynamics in large recurrent networks of rate and spiking neurons.",
+    help="""Low-dimensional dynamics in large recurrent networks of rate and spiking neurons.
+
+    Every run writes its figures, data (NetCDF), summary.json and an index.html report into its
+    output folder (--out). `lowdim COMMAND --help` explains a command, with examples.
+
+    \b
+    Examples:
+      lowdim demo                          # a paired SNN/RNN run, under a minute
+      lowdim simulate -N 100000 -p 100 --duration 1 --out runs/a
+      lowdim reproduce fig2 --scale small  # the paper's Fig. 2
+      lowdim lecture list                  # the lecture's systems
+      lowdim export nwb runs/a             # spikes and traces as NWB
+      lowdim doctor                        # what is installed, what is missing
+    """,
 )
 console = Console()
 
@@ -112,10 +125,12 @@ def _run_config(cfg, out: Path, progress: bool, figure: bool, title: str, **run_
     # fail on an unwritable folder or a run that cannot fit before spending time on the run
     check_output_folder(out)
     check_memory(cfg)
+    t0 = time.perf_counter()
     ds = simulate(cfg, progress=progress, **run_options)
     summary = _write_run(ds, out, figure)
     _print_summary(summary, title)
     console.print(f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else ""))
+    _html_report(out, t0)
     return summary
 
 
@@ -124,7 +139,13 @@ def demo(
     out: Path = typer.Option(Path("lowdim-out/demo"), help="output folder"),
     seed: int = typer.Option(0, help="random seed"),
 ):
-    """A paired SNN/RNN run of the paper's network (N = 20 000, p = 20, 1 s): figure, data, summary."""
+    """A paired SNN/RNN run of the paper's network (N = 20 000, p = 20, 1 s): figure, data, summary.
+
+    \b
+    Examples:
+      lowdim demo
+      lowdim demo --seed 3 --out runs/demo3
+    """
     from .config import RunConfig
 
     cfg = RunConfig(neurons=20_000, rank=20, duration=1.0, seed=seed).validated()
@@ -162,7 +183,17 @@ def simulate(
     out: Path = typer.Option(Path("lowdim-out/simulate"), help="output folder"),
     figure: bool = typer.Option(True, help="write traces.png"),
 ):
-    """A paired run of the paper's network; writes summary.json, run.nc and traces.png into --out."""
+    """A paired run of the paper's network; writes summary.json, run.nc and traces.png into --out.
+
+    Times in seconds. Give the rank with --rank or the load α = p/N with --load. Long runs:
+    --checkpoint FILE resumes after an interruption; --loadings procedural needs O(N) memory.
+
+    \b
+    Examples:
+      lowdim simulate -N 20000 -p 20 --duration 1 --out runs/a
+      lowdim simulate -N 1000000 --load 1e-4 --loadings-dtype bfloat16 --out runs/big
+      lowdim simulate --config run.toml --checkpoint runs/b.ckpt --out runs/b
+    """
     from .config import RunConfig, load_config
 
     opts = {
@@ -206,7 +237,7 @@ def simulate(
 
 @app.command()
 def info():
-    """Version, JAX backend and devices."""
+    """Version, JAX backend and devices (`lowdim doctor` checks the whole installation)."""
     import jax
 
     from . import __version__
@@ -225,12 +256,23 @@ def reproduce(
     scheduler: str = typer.Option(None, help="Dask scheduler address for sweeps (fig2)"),
     workers: int = typer.Option(None, help="local worker processes for sweeps (fig2)"),
 ):
-    """Reproduce a figure of the paper: panels, data, report.md and summary.json."""
+    """Reproduce a figure of the paper: panels, data, report.md and summary.json.
+
+    fig1: correlation densities, duplicate bounds, weight norms, paired traces. fig2: Δ vs α
+    sweeps (resumable: a rerun skips finished points; OUT/store/live.png fills in as it runs).
+
+    \b
+    Examples:
+      lowdim reproduce fig1
+      lowdim reproduce fig2 --scale medium --workers 2
+      lowdim reproduce fig2 --scale paper --scheduler tcp://head-node:8786
+    """
     from . import experiments
 
     if figure not in experiments.REGISTRY:
         raise ConfigError(
-            f"unknown figure {figure!r}; choose one of {sorted(experiments.REGISTRY)}"
+            f"unknown figure {figure!r}; choose one of {sorted(experiments.REGISTRY)}."
+            + _did_you_mean(figure, experiments.REGISTRY)
         )
     if figure not in experiments.available():
         raise ConfigError(f"{figure} is not available in this installation")
@@ -250,6 +292,7 @@ def reproduce(
     summary = run(scale=scale, out=out, progress=True, **kwargs)
     console.print_json(json.dumps(summary, default=str))
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+    _html_report(out, t0)
 
 
 def _option_type(hint):
@@ -287,7 +330,8 @@ def _extra_options(args: list[str], run, what: str) -> dict:
         key = key.replace("-", "_")
         flag = f"--{key.replace('_', '-')}"
         if key not in allowed:
-            raise ConfigError(f"{what} has no option {flag}; its options: {names}")
+            hint = _did_you_mean(flag, [f"--{k.replace('_', '-')}" for k in allowed])
+            raise ConfigError(f"{what} has no option {flag}; its options: {names}.{hint}")
         typ = allowed[key]
         if not _:
             if typ is bool:
@@ -323,7 +367,14 @@ def lecture(
     manifolds, context-dependent decisions): figures, data, report.md, summary.json.
 
     Options of a demo are passed on, e.g. `lowdim lecture context-dm --train-steps 200`.
-    `lowdim lecture list` lists the systems of this installation."""
+    `lowdim lecture list` lists the systems of this installation.
+
+    \b
+    Examples:
+      lowdim lecture list
+      lowdim lecture hopfield
+      lowdim lecture ring --scale paper --out runs/ring
+    """
     from . import experiments
 
     have = experiments.available(experiments.LECTURES)
@@ -332,7 +383,10 @@ def lecture(
             console.print(n)
         return
     if name not in experiments.LECTURES:
-        raise ConfigError(f"unknown lecture system {name!r}; choose one of {have}")
+        raise ConfigError(
+            f"unknown lecture system {name!r}; choose one of {have}."
+            + _did_you_mean(name, experiments.LECTURES)
+        )
     if name not in have:
         raise ConfigError(f"lecture system {name!r} is not available in this installation")
     run = experiments.get(name, experiments.LECTURES).run
@@ -342,6 +396,7 @@ def lecture(
     summary = run(scale=scale, out=out, progress=True, seed=seed, **kwargs)
     console.print_json(json.dumps(summary, default=str))
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
+    _html_report(out, t0)
 
 
 @app.command()
@@ -349,13 +404,34 @@ def bench(
     large: bool = typer.Option(False, help="add N = 4·10⁶"),
     out: Path = typer.Option(None, help="write DIR/bench.json"),
 ):
-    """Speed of the engines (SNN event-driven and dense, RNN, paired) next to NumPy and Brian2."""
+    """Speed of the engines (SNN event-driven and dense, RNN, paired) next to NumPy and Brian2.
+
+    \b
+    Examples:
+      lowdim bench
+      lowdim bench --large --out bench-results
+    """
     from . import bench as bench_mod
     from .io import check_output_folder
 
     if out is not None:
         check_output_folder(out)
     bench_mod.main(large=large, out=out)
+
+
+def _html_report(out: Path, t0: float) -> None:
+    from .cli_extra import html_report  # out/index.html (lowdim.report)
+
+    html_report(out, t0)
+
+
+def _did_you_mean(word: str, choices) -> str:
+    from .cli_extra import did_you_mean
+
+    return did_you_mean(word, choices)
+
+
+from . import cli_extra  # noqa: E402, F401  (registers doctor, export nwb, report)
 
 
 def main(argv: list[str] | None = None) -> None:

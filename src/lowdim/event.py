@@ -47,8 +47,6 @@ and NeuronDistance for Poisson neurons (they need all potentials or the rate net
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -147,31 +145,20 @@ class _Plan:
             cols.append(v * P["masks"][pop][:, None] if pop is not None else v)
         return jnp.concatenate(cols, axis=1) if cols else None
 
-    def input_increments(self, k, P, z, u_cache=None):
-        """Per-step increments of the filters: along F (G, p), uniform (G,), explicit (w,)."""
+    def input_increments(self, k, P, z, u_rows=None):
+        """Per-step increments of the filters of one trial: along F (G, p), uniform (G,),
+        explicit (w,) — the dense method's input terms (``Program.term_coefficients``), divided
+        by τ where the dense method divides, and routed to the groups they reach."""
         prog = self.prog
-        e, tau, dt, dtype = prog.decay, prog.tau, prog.dt, prog.dtype
-        G = self.n_groups
-        kap = jnp.zeros((G, prog.p), dtype)
-        dd = jnp.zeros((G,), dtype)
+        dtype = prog.dtype
+        kap = jnp.zeros((self.n_groups, prog.p), dtype)
+        dd = jnp.zeros((self.n_groups,), dtype)
         dx = []
-        for kind_, i, inp, entry in prog.inputs:
-            if kind_ != "term":
-                continue
-            d = P["inputs"][i]
-            if entry["noise"]:
-                a, b = entry["z"]
-                scale = math.sqrt(dt * inp.time_unit)
-                if entry["kind"] == "along" and inp.vectors.scalar:
-                    c = z[a:b] * scale * (inp.sigma * inp.vectors.coef) / tau
-                else:
-                    c = z[a:b] * scale * inp.sigma / tau
-            else:
-                c = (1.0 - e) * prog.u_at(entry, d, k)[0]
-                if entry["kind"] == "along" and inp.vectors.scalar:
-                    c = c * inp.vectors.coef
+        z = None if z is None else z[None]
+        for i, inp, entry, c, by_tau in prog.term_coefficients(k, P["inputs"], z, u_rows):
+            c = c[0] / prog.tau if by_tau else c[0]
             if entry["kind"] == "along":
-                col = c if inp.vectors.scalar else d["coef"] @ c
+                col = c if inp.vectors.scalar else P["inputs"][i]["coef"] @ c
                 m = self.of(inp.population)
                 kap = kap + (col[None, :] if m is None else jnp.asarray(m, dtype)[:, None] * col)
             elif entry["kind"] == "uniform":
@@ -296,7 +283,7 @@ def _poisson_fns(plan):
             if prog.noise_width
             else None
         )
-        dk, dd, dxx = plan.input_increments(k, arr["P"], zn)
+        dk, dd, dxx = plan.input_increments(k, arr["P"], zn, _u_rows(prog, arr, k))
         new = {"kappa": kappa + dk, "d": e * core["d"] + dd, "table": tr}
         new["dx"] = e * core["dx"] + dxx if dxx is not None else core["dx"]
         obs = {"M": M, "cnt": cnt, "z": arr["scale_w"] * z}
@@ -317,9 +304,21 @@ def _arrays(plan, P):
 
 
 def _trial_arrays(prog, arr):
-    """Per-trial leaves (x0 of a batch) as a pytree mapped over trials."""
+    """Per-trial leaves, mapped over trials: x0 of a batch and drives given per trial."""
     x0 = arr.get("x0")
-    return {"x0": x0 if (x0 is not None and x0.ndim == 2) else None}
+    us = {}
+    for kind_, i, _inp, entry in prog.inputs:
+        if kind_ == "term" and not entry["noise"] and entry["u_kind"] == "array3":
+            us[i] = arr["P"]["inputs"][i]["u"]  # (trials, steps, q)
+    return {"x0": x0 if (x0 is not None and x0.ndim == 2) else None, "u": us}
+
+
+def _u_rows(prog, arr, k):
+    """{input index: (1, q)} this trial's drive values at step k (per-trial drives only)."""
+    us = arr.get("u_trial") or {}
+    return {
+        i: jax.lax.dynamic_index_in_dim(u, k, axis=0, keepdims=False)[None] for i, u in us.items()
+    }
 
 
 def init_state(prog, P, keys):
@@ -350,7 +349,7 @@ def init_state(prog, P, keys):
 def _binary_step(plan):
     prog = plan.prog
     kind = prog.kinds[0]
-    dtype, n, p = prog.dtype, prog.n, prog.p
+    dtype, n = prog.dtype, prog.n
     tgt_g = None if plan.tgt is None else jnp.asarray(plan.tgt, dtype)
     src_g = None if plan.src is None else jnp.asarray(plan.src, dtype)
     gid = jnp.asarray(plan.gid_np, jnp.int32)
@@ -373,27 +372,7 @@ def _binary_step(plan):
     def step(core, k, arr, key, _key_input):
         ks = jax.random.fold_in(key, k)
         # inputs of this step (binary neurons: drives only, added to the field)
-        a_g = jnp.zeros((plan.n_groups, p), dtype)
-        d_g = jnp.zeros((plan.n_groups,), dtype)
-        ux = []
-        for kind_, i, inp, entry in prog.inputs:
-            if kind_ != "term":
-                continue
-            u = prog.u_at(entry, arr["P"]["inputs"][i], k)[0]
-            if entry["kind"] == "along":
-                col = (
-                    u * inp.vectors.coef
-                    if inp.vectors.scalar
-                    else arr["P"]["inputs"][i]["coef"] @ u
-                )
-                m_ = plan.of(inp.population)
-                a_g = a_g + (col[None] if m_ is None else jnp.asarray(m_, dtype)[:, None] * col)
-            elif entry["kind"] == "uniform":
-                m_ = plan.of(inp.population)
-                d_g = d_g + (u[0] if m_ is None else jnp.asarray(m_, dtype) * u[0])
-            else:
-                ux.append(u)
-        ux = jnp.concatenate(ux) if ux else None
+        a_g, d_g, ux = plan.input_increments(k, arr["P"], None, _u_rows(prog, arr, k))
         carry = (core["S"], core["m"])
         if kind.schedule == "async":
             k1, k2 = jax.random.split(ks)
@@ -552,6 +531,7 @@ def advance(prog, state, P, probes, keys, start, n_records: int):
     def one_step(core, k):
         def f(c, ks, ki, pt):
             a = arr if pt["x0"] is None else {**arr, "x0": pt["x0"]}
+            a = {**a, "u_trial": pt["u"]}
             return step_fn(c, k, a, ks, ki)
 
         return _map(prog, f, core, keys["spikes"], keys["input"], per_trial)

@@ -354,26 +354,19 @@ class RowSampler:
 
     def tiles(self, tiles, dtype, storage_dtype=None, valid_rows=None):
         """(F, G) for definition tiles ``tiles`` (int array of shape S): S + (TILE_ROWS, p)."""
-        from .procedural import TILE_ROWS, loadings_key
+        from .procedural import loadings_key, sampler_tiles
 
-        storage_dtype = storage_dtype or dtype
-        key = loadings_key(self.seed)
-        flat = jnp.reshape(tiles, (-1,))
-
-        def one(t):
-            return self.draw(jax.random.fold_in(key, t), TILE_ROWS, dtype)
-
-        z = jax.vmap(one)(flat)
-        F = jnp.asarray(self.f(z)).astype(dtype)
-        G = jnp.asarray(self.g(z)).astype(dtype)
-        F, G = F.astype(storage_dtype), G.astype(storage_dtype)
-        if valid_rows is not None:
-            row = flat[:, None] * TILE_ROWS + jnp.arange(TILE_ROWS, dtype=jnp.int32)[None, :]
-            ok = (row < valid_rows)[:, :, None]
-            zero = jnp.zeros((), storage_dtype)
-            F, G = jnp.where(ok, F, zero), jnp.where(ok, G, zero)
-        shape = tuple(jnp.shape(tiles)) + (TILE_ROWS, self.rank)
-        return F.reshape(shape), G.reshape(shape)
+        return sampler_tiles(
+            self.draw,
+            self.f,
+            self.g,
+            self.rank,
+            loadings_key(self.seed),
+            tiles,
+            dtype,
+            storage_dtype,
+            valid_rows,
+        )
 
     def materialize(self, rows: int, dtype=jnp.float32, storage_dtype=None, group_tiles=16):
         """Stored (F, G) of the first ``rows`` rows, built tile by tile (outputs only in

@@ -126,6 +126,19 @@ class Probe:
         return prog.dtype
 
 
+class _NeuronProbe(Probe):
+    """A probe of single neurons (``neurons``: indices, default all); dims ``(neuron,)``."""
+
+    def _idx(self, n):
+        return _indices(self.neurons, n, type(self).__name__)
+
+    def dims(self, prog):
+        return ("neuron",)
+
+    def coords(self, prog):
+        return {"neuron": np.asarray(self._idx(prog.n))}
+
+
 def _indices(neurons, n: int, what: str):
     if neurons is None:
         return jnp.arange(n, dtype=jnp.int32)
@@ -141,7 +154,7 @@ def _indices(neurons, n: int, what: str):
 
 @_pytree(("neurons",))
 @dataclass(frozen=True)
-class Potentials(Probe):
+class Potentials(_NeuronProbe):
     """Potentials x_i or h_i (leaky kinds; dimensionless) or states S_i (binary) of ``neurons``
     (default: all). dims: ``(neuron,)``. Default mode: sample."""
 
@@ -152,19 +165,13 @@ class Potentials(Probe):
     default_mode = "sample"
     long_name = "potential"
 
-    def dims(self, prog):
-        return ("neuron",)
-
-    def coords(self, prog):
-        return {"neuron": np.asarray(_indices(self.neurons, prog.n, "Potentials"))}
-
     def value(self, view):
-        return view.potentials(_indices(self.neurons, view.n, "Potentials"))
+        return view.potentials(self._idx(view.n))
 
 
 @_pytree(("neurons",))
 @dataclass(frozen=True)
-class Activity(Probe):
+class Activity(_NeuronProbe):
     """What neurons send per unit time: φ(x) (rate, Hz), n/dt (Poisson, Hz) or S (binary), of
     ``neurons`` (default: all). dims ``(neuron,)``. In sample mode: φ of the potential."""
 
@@ -178,19 +185,13 @@ class Activity(Probe):
     def units(self):
         return "Hz"
 
-    def dims(self, prog):
-        return ("neuron",)
-
-    def coords(self, prog):
-        return {"neuron": np.asarray(_indices(self.neurons, prog.n, "Activity"))}
-
     def value(self, view):
-        return view.rates(_indices(self.neurons, view.n, "Activity"))
+        return view.rates(self._idx(view.n))
 
 
 @_pytree(("neurons",))
 @dataclass(frozen=True)
-class Spikes(Probe):
+class Spikes(_NeuronProbe):
     """Spike counts of ``neurons`` (default: all) at every step (Poisson kind only), int8.
     dims ``(neuron,)``; no networks axis."""
 
@@ -208,14 +209,8 @@ class Spikes(Probe):
         if prog.poisson_col is None:
             raise ConfigError("Spikes needs Poisson neurons in the network")
 
-    def dims(self, prog):
-        return ("neuron",)
-
-    def coords(self, prog):
-        return {"neuron": np.asarray(_indices(self.neurons, prog.n, "Spikes"))}
-
     def value(self, view):
-        return view.spikes(_indices(self.neurons, view.n, "Spikes"))
+        return view.spikes(self._idx(view.n))
 
     def dtype(self, prog):
         return jnp.int8
@@ -383,7 +378,7 @@ class Distance(Probe):
 
 @_pytree(("neurons",))
 @dataclass(frozen=True)
-class NeuronDistance(Probe):
+class NeuronDistance(_NeuronProbe):
     """|v_a − v_b| of single ``neurons`` between two paired columns; default mode ``average``
     (time average after ``start``: the per-neuron distance of SM Sec. V). dims ``(neuron,)``."""
 
@@ -399,16 +394,8 @@ class NeuronDistance(Probe):
         super().check(prog)
         _check_pair(self.pair, prog, "NeuronDistance")
 
-    def dims(self, prog):
-        return ("neuron",)
-
-    def coords(self, prog):
-        return {"neuron": np.asarray(_indices(self.neurons, prog.n, "NeuronDistance"))}
-
     def value(self, view):
-        return view.neuron_distance(
-            _indices(self.neurons, view.n, "NeuronDistance"), tuple(self.pair)
-        )
+        return view.neuron_distance(self._idx(view.n), tuple(self.pair))
 
 
 def _check_pair(pair, prog, what):

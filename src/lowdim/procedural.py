@@ -31,6 +31,7 @@ __all__ = [
     "TILE_ROWS",
     "loadings_key",
     "paper_sampler",
+    "sampler_tiles",
     "tiles_of",
     "paper_loadings",
     "tile_throughput",
@@ -89,14 +90,16 @@ def paper_sampler(rank: int, phi: Transfer, seed: int = 0):
     )
 
 
-def tiles_of(key, tiles, rank: int, phi: Transfer, dtype, storage_dtype=None, valid_rows=None):
-    """(F, G) of the paper's loadings for the definition tiles ``tiles`` (any shape S), each
-    S + (TILE_ROWS, rank), from the loadings key ``key`` (:func:`loadings_key`)."""
+def sampler_tiles(draw, f, g, rank, key, tiles, dtype, storage_dtype=None, valid_rows=None):
+    """(F, G) of the definition tiles ``tiles`` (an int array of any shape S), each
+    S + (TILE_ROWS, rank): tile t has z = draw(fold_in(key, t), TILE_ROWS, dtype), F = f(z),
+    G = g(z), computed in ``dtype`` and stored in ``storage_dtype``; rows with global index
+    ≥ ``valid_rows`` (padding) are +0."""
     storage_dtype = storage_dtype or dtype
     flat = jnp.reshape(tiles, (-1,))
-    xi = jax.vmap(lambda t: NormalRows(rank)(jax.random.fold_in(key, t), TILE_ROWS, dtype))(flat)
-    G = (phi(xi) - phi.a).astype(dtype)
-    F, G = xi.astype(storage_dtype), G.astype(storage_dtype)
+    z = jax.vmap(lambda t: draw(jax.random.fold_in(key, t), TILE_ROWS, dtype))(flat)
+    F = jnp.asarray(f(z)).astype(dtype).astype(storage_dtype)
+    G = jnp.asarray(g(z)).astype(dtype).astype(storage_dtype)
     if valid_rows is not None:
         row = flat[:, None] * TILE_ROWS + jnp.arange(TILE_ROWS, dtype=jnp.int32)[None, :]
         ok = (row < valid_rows)[:, :, None]
@@ -104,6 +107,22 @@ def tiles_of(key, tiles, rank: int, phi: Transfer, dtype, storage_dtype=None, va
         F, G = jnp.where(ok, F, zero), jnp.where(ok, G, zero)
     shape = tuple(jnp.shape(tiles)) + (TILE_ROWS, rank)
     return F.reshape(shape), G.reshape(shape)
+
+
+def tiles_of(key, tiles, rank: int, phi: Transfer, dtype, storage_dtype=None, valid_rows=None):
+    """(F, G) of the paper's loadings for the definition tiles ``tiles`` (any shape S), each
+    S + (TILE_ROWS, rank), from the loadings key ``key`` (:func:`loadings_key`)."""
+    return sampler_tiles(
+        NormalRows(rank),
+        Identity(),
+        Centered(phi),
+        rank,
+        key,
+        tiles,
+        dtype,
+        storage_dtype,
+        valid_rows,
+    )
 
 
 def paper_loadings(

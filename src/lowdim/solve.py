@@ -580,32 +580,42 @@ class Program:
             return draw(keys["input"][0])[None]
         return jax.vmap(draw)(keys["input"])
 
-    def input_terms(self, k, P, keys):
-        """Coefficients of the inputs along the loadings (p, c) with their per-column post
-        factors, and the sum of all other input terms (N, B) (or None)."""
-        e, tau, dt = self.decay, self.tau, self.dt
-        z = self.noise_draws(keys, k) if self.noise_width else None
-        coefs, post, direct = [], [], None
-        masks = P["masks"]
-        for kind_, _i, inp, entry in self.inputs:
+    def term_coefficients(self, k, d, z, u_rows=None):
+        """Per input term (in the order of ``self.inputs``), its step-k coefficient (B', w) and
+        whether it is divided by τ afterwards: drives (1 − e) u(k dt) (leaky neurons integrate
+        over the step; binary ones add u to h), noise σ √(dt · time_unit) z (then / τ); a scalar
+        ``Along(c)`` multiplies in c. ``d``: the prepared input arrays; ``z``: (B', r) normals;
+        ``u_rows``: optional {input index: (B', q)} drive values (per-trial slices)."""
+        e, dt = self.decay, self.dt
+        out = []
+        for kind_, i, inp, entry in self.inputs:
             if kind_ != "term":
                 continue
-            d = P["inputs"][_i]
             if entry["noise"]:
                 a, b = entry["z"]
                 scale = math.sqrt(dt * inp.time_unit)
                 if entry["kind"] == "along" and inp.vectors.scalar:
-                    c = z[:, a:b] * scale * (inp.sigma * inp.vectors.coef)  # (B, p)
+                    c = z[:, a:b] * scale * (inp.sigma * inp.vectors.coef)
                 else:
-                    c = z[:, a:b] * scale * inp.sigma  # (B, r)
-                by_tau = True
-            else:
-                u = self.u_at(entry, d, k)  # (B, q)
-                # leaky neurons integrate the drive over the step; binary ones add it to h
-                c = (1.0 - e) * u if self.leaky else u
-                if entry["kind"] == "along" and inp.vectors.scalar:
-                    c = c * inp.vectors.coef
-                by_tau = False
+                    c = z[:, a:b] * scale * inp.sigma
+                out.append((i, inp, entry, c, True))
+                continue
+            u = u_rows[i] if u_rows is not None and i in u_rows else self.u_at(entry, d[i], k)
+            c = (1.0 - e) * u if self.leaky else u
+            if entry["kind"] == "along" and inp.vectors.scalar:
+                c = c * inp.vectors.coef
+            out.append((i, inp, entry, c, False))
+        return out
+
+    def input_terms(self, k, P, keys):
+        """Coefficients of the inputs along the loadings (list of (p, B)) with their post
+        factors (mask, divide by τ), and the sum of all other input terms (N, B) (or None)."""
+        tau = self.tau
+        z = self.noise_draws(keys, k) if self.noise_width else None
+        coefs, post, direct = [], [], None
+        masks = P["masks"]
+        for _i, inp, entry, c, by_tau in self.term_coefficients(k, P["inputs"], z):
+            d = P["inputs"][_i]
             mask = masks[inp.population] if inp.population is not None else None
             if entry["kind"] == "along":
                 col = c.T if inp.vectors.scalar else d["coef"] @ c.T  # (p, B)

@@ -23,6 +23,7 @@ import csv
 import io
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -288,6 +289,7 @@ def run(
     t0 = time.perf_counter()
     order = sorted(range(len(pts)), key=lambda i: -_cost(pts[i]))
     with staged_output(out) as tmp:
+        live, on_point = _live_figure(pts, out, progress)
         results = run_sweep(
             point,
             [pts[i]["config"] for i in order],
@@ -297,6 +299,7 @@ def run(
             progress=progress,
             salt=STORE_SALT,
             label="fig2",
+            on_point=on_point,
         )
         for i, res in zip(order, results, strict=True):
             pts[i]["result"] = res
@@ -307,7 +310,48 @@ def run(
         (tmp / "report.md").write_text(_report(prm, pts, summary))
         summary = _json_safe(summary)
         atomic_write_json(tmp / "summary.json", summary)
+    if live is not None:
+        live.figure.remove()  # fig2.png is the finished picture
     return summary
+
+
+def _live_figure(pts, out: Path, enabled: bool):
+    """``out/store/live.png``: Δ(α) of every finished point (stored ones first), redrawn as the
+    sweep fills in (kept with the resumable store; removed when fig2.png is written); returns the
+    LivePoints and the sweep's ``on_point`` callback (None, None if off)."""
+    if not enabled:
+        return None, None
+    from ..live import LivePoints
+    from ..models.feedforward import feedforward_line
+    from ..sweep import SweepStore, point_key
+
+    phi, tau = RunConfig().phi(), RunConfig().tau
+    curves: dict[str, list] = {}
+    for pt in pts:
+        curves.setdefault(point_key(point, pt["config"], STORE_SALT), []).append(pt)
+    live = LivePoints(
+        out / "store" / "live.png",
+        xlabel="load α = p/N",
+        ylabel="Δ$_N^{rec}$ (one seed per point)",
+        title="Fig. 2 sweep",
+        log=True,
+        reference=(lambda a: feedforward_line(a, phi, tau), "√(max φ/(2τc)) √α"),
+        total=len(pts),
+    )
+
+    def add(key, result, redraw=True):
+        for pt in curves.get(key, []):
+            live.add(pt["curve"], pt["alpha"], result["distance_rec"], redraw=redraw)
+
+    store = SweepStore(out / "store")
+    for key in curves:
+        rec = store.get(key)
+        if rec is not None:
+            add(key, rec["result"], redraw=False)
+    if len(live):
+        live.flush()
+    print(f"live figure: {live.path} (redrawn as points finish)", file=sys.stderr)
+    return live, lambda _i, rec: add(rec["key"], rec["result"])
 
 
 def _json_safe(obj):

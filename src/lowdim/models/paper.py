@@ -34,8 +34,8 @@ __all__ = ["paper_network", "PaperSpec", "Step", "Constant", "record_indices_of"
 #: what to change, in CLI words, when a paper run does not fit in memory
 MEMORY_HINTS = {
     "neurons": "--neurons or --rank",
-    "records": "shorten --duration, record fewer neurons (record_neurons) or record less "
-    "often (record_dt)",
+    "records": "shorten --duration, record fewer neurons (--record-neurons) or record less "
+    "often (--record-dt)",
     "procedural": "--loadings procedural (O(N) memory)",
     "storage": "--loadings-dtype bfloat16",
     "devices": "more --devices",
@@ -183,18 +183,16 @@ def paper_network(cfg, connectivity=None, record_indices=None, method: str = "de
     probes = {}
     col = {k.name: i for i, k in enumerate(kinds)}
     pops = ("in", "rec")
-    if "rate" in col:
-        i = col["rate"]
-        probes["x"] = pr.Potentials(idx, network=i)
-        probes["m_rnn"] = pr.Overlaps(k_ov, network=i)
-        probes["rate_rnn"] = pr.PopulationRates(pops, network=i)
-        probes["rate_rnn_avg"] = pr.PopulationRates(pops, network=i, mode="average", start=burn)
+    for kind, net_name in (("rate", "rnn"), ("poisson", "snn")):
+        if kind in col:
+            i = col[kind]
+            probes["x" if kind == "rate" else "h"] = pr.Potentials(idx, network=i)
+            probes[f"m_{net_name}"] = pr.Overlaps(k_ov, network=i)
+            probes[f"rate_{net_name}"] = pr.PopulationRates(pops, network=i)
+            probes[f"rate_{net_name}_avg"] = pr.PopulationRates(
+                pops, network=i, mode="average", start=burn
+            )
     if "poisson" in col:
-        i = col["poisson"]
-        probes["h"] = pr.Potentials(idx, network=i)
-        probes["m_snn"] = pr.Overlaps(k_ov, network=i)
-        probes["rate_snn"] = pr.PopulationRates(pops, network=i)
-        probes["rate_snn_avg"] = pr.PopulationRates(pops, network=i, mode="average", start=burn)
         probes["spikes"] = pr.Spikes(idx)
     if len(kinds) == 2:
         probes["dist"] = pr.Distance(pops)

@@ -1,0 +1,141 @@
+"""Figures that fill in while a long run works: a PNG file redrawn atomically.
+
+A viewer that reloads the file (an image viewer, a browser tab, a notebook cell, VS Code) shows the
+run's progress as a picture: each redraw writes a temporary file and renames it over the old one,
+so a reader never sees half a PNG. Redraws are throttled (at most one every ``every`` seconds, plus
+a final one), so the figure costs nothing measurable next to the run.
+
+- :class:`LivePoints`: points (x, y) grouped in series, e.g. Δ(α) per curve as a Fig. 2 sweep
+  finishes its points (``lowdim reproduce fig2`` writes ``OUT/live.png``);
+- :class:`LiveFigure`: any figure, drawn by a function of the caller.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["LiveFigure", "LivePoints"]
+
+
+class LiveFigure:
+    """Redraw ``path`` from ``draw(*args) -> matplotlib Figure`` at most every ``every`` seconds.
+
+    ``update(*args)`` redraws when the last redraw is older than ``every`` (or ``force=True``);
+    errors while drawing are reported once on stderr and never stop the run.
+    """
+
+    def __init__(self, path: str | Path, draw: Callable, every: float = 2.0):
+        self.path, self.draw, self.every = Path(path), draw, float(every)
+        self._last = -math.inf
+        self._failed = False
+        self.redraws = 0
+
+    def update(self, *args, force: bool = False) -> bool:
+        """Redraw if due; return whether the file was written."""
+        now = time.monotonic()
+        if self._failed or (not force and now - self._last < self.every):
+            return False
+        from .plotting import savefig
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            savefig(self.draw(*args), self.path)
+        except Exception as e:  # noqa: BLE001 — a picture must never end a long run
+            import sys
+
+            print(f"warning: live figure {self.path} not updated: {e}", file=sys.stderr)
+            self._failed = True
+            return False
+        self._last = time.monotonic()
+        self.redraws += 1
+        return True
+
+    def remove(self) -> None:
+        """Delete the file (e.g. when the final figure is written)."""
+        self.path.unlink(missing_ok=True)
+
+
+class LivePoints:
+    """Series of (x, y) points redrawn while they arrive: markers for the points, a line through
+    each series' mean at every x (e.g. the mean over seeds).
+
+    Args:
+        path: the PNG file.
+        xlabel, ylabel, title: axis labels and title (the title gets "n points so far").
+        log: log-log axes.
+        reference: optional ``(fn, label)``: a line y = fn(x) drawn over the points' x range
+            (e.g. the feedforward line √(max φ/(2τc)) √α of Fig. 2).
+        total: number of points expected (shown in the title).
+        every: seconds between redraws.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        xlabel: str = "x",
+        ylabel: str = "y",
+        title: str = "",
+        log: bool = False,
+        reference: tuple[Callable, str] | None = None,
+        total: int | None = None,
+        every: float = 2.0,
+    ):
+        self.series: dict[str, list[tuple[float, float]]] = {}
+        self.xlabel, self.ylabel, self.title, self.log = xlabel, ylabel, title, log
+        self.reference, self.total = reference, total
+        self.figure = LiveFigure(path, self._draw, every)
+
+    @property
+    def path(self) -> Path:
+        return self.figure.path
+
+    def add(self, label: str, x: float, y: float, *, redraw: bool = True) -> None:
+        """Add one point to series ``label``; redraw if due."""
+        self.series.setdefault(label, []).append((float(x), float(y)))
+        if redraw:
+            self.figure.update()
+
+    def flush(self) -> bool:
+        """Redraw now (e.g. after adding resumed points, or at the end)."""
+        return self.figure.update(force=True)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.series.values())
+
+    def _draw(self):
+        import numpy as np
+
+        from .plotting import plt
+
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        xs_all = []
+        for k, (label, pts) in enumerate(sorted(self.series.items())):
+            x, y = np.array(sorted(pts)).T
+            xs_all.append(x)
+            col = f"C{k % 10}"
+            ax.plot(x, y, "o", ms=4, alpha=0.6, color=col, label=f"{label} ({len(pts)})")
+            ux = np.unique(x)
+            if len(ux) > 1:  # the mean over points at the same x (seeds), as a line
+                ax.plot(ux, [y[x == u].mean() for u in ux], "-", lw=1, color=col)
+        if self.reference is not None and xs_all:
+            fn, label = self.reference
+            xs = np.concatenate(xs_all)
+            lo, hi = xs.min(), xs.max()
+            grid = np.geomspace(lo, hi, 50) if self.log and lo > 0 else np.linspace(lo, hi, 50)
+            ax.plot(grid, fn(grid), "k--", lw=1, label=label)
+        if self.log:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        n = len(self)
+        done = f"{n} of {self.total} points" if self.total else f"{n} points"
+        ax.set_title(f"{self.title} — {done} so far" if self.title else f"{done} so far")
+        if self.series:
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        return fig

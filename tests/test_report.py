@@ -1,0 +1,148 @@
+"""The HTML report of an output folder: content, the CLI hook, and a real browser (Chromium).
+
+The browser test renders ``index.html`` headless, reads back the DOM after the page's load
+handler ran, and checks that every figure decoded (``naturalWidth`` > 0) and that the run's numbers
+are on the page. A folder with a corrupt PNG is rendered too: the same check must see it fail, so
+the test can tell a broken page from a good one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lowdim.plotting import plt, savefig
+from lowdim.report import _fmt, render_report
+
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+    None,
+)
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
+)
+
+
+def _figure(path, width=4.0):
+    fig, ax = plt.subplots(figsize=(width, 3))
+    ax.plot(np.arange(10), np.arange(10) ** 2)
+    savefig(fig, path)
+
+
+def _folder(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    _figure(out / "panel_a.png")
+    _figure(out / "panel_b.png", width=6.0)
+    (out / "summary.json").write_text(
+        json.dumps(
+            {
+                "norm_mean": 0.0077573,
+                "norm_theory": 0.0079269,
+                "ks_ring": 0.0089865,
+                "nested": {"var": 0.52217, "var_theory": 0.5},
+                "points": [{"a": 1}, {"a": 2}],
+                "config": {"neurons": 1000, "rank": 10},
+                "lowdim_version": "9.9.9",
+                "wall_seconds": 12.5,
+            }
+        )
+    )
+    (out / "report.md").write_text(
+        "# Test figure report\n\n| quantity | measured | theory |\n|---|---|---|\n"
+        "| Var C | 0.5022 | 1/2 |\n\n<script>alert(1)</script>\n"
+    )
+    return out
+
+
+def test_report_holds_numbers_theory_figures_config_and_provenance(tmp_path):
+    out = _folder(tmp_path)
+    page = render_report(out, provenance={"git_commit": "abc123", "wall_seconds": 99.0}).read_text()
+    assert "<title>Test figure report</title>" in page
+    # measured next to theory (same stem), also nested
+    row = re.search(r"<tr><td>norm_mean</td><td[^>]*>([^<]*)</td><td>norm_theory</td>", page)
+    assert row and row.group(1) == _fmt(0.0077573)
+    assert re.search(r"<td>nested.var</td><td[^>]*>0.52217</td><td>nested.var_theory</td>", page)
+    # report.md tables become HTML tables; raw HTML in it is escaped, not executed
+    assert "<td>Var C</td>" in page and "<script>alert(1)</script>" not in page
+    for name in ("panel_a.png", "panel_b.png"):
+        assert f'src="{name}"' in page
+    assert "<td>neurons</td>" in page and "(2 entries, see summary.json)" in page
+    # provenance: values saved with the run win over the caller's
+    assert "abc123" in page and "9.9.9" in page
+    assert re.search(r"<td>wall_seconds</td><td[^>]*>12.5</td>", page)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # written atomically
+
+
+def _dom(page, tmp_path):
+    """The DOM of ``page`` after its load handlers ran, from headless Chromium."""
+    profile = tmp_path / "chromium-profile"
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
+def _checked(dom):
+    widths = [int(w) for w in re.findall(r'data-natural-width="(\d+)"', dom)]
+    figures = int(re.search(r'data-figures="(\d+)"', dom).group(1))
+    failed = int(re.search(r'data-figures-failed="(\d+)"', dom).group(1))
+    return widths, figures, failed
+
+
+@needs_chromium
+def test_simulate_report_renders_in_chromium(tmp_path):
+    """`lowdim simulate` writes index.html; in Chromium every figure decodes (its naturalWidth is
+    the PNG's pixel width) and the summary's numbers are on the page."""
+    out = tmp_path / "sim"
+    r = subprocess.run(
+        [sys.executable, "-m", "lowdim", "simulate", "-N", "1000", "-p", "4"]
+        + ["--duration", "0.15", "--seed", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (out / "index.html").exists()
+    dom = _dom(out / "index.html", tmp_path)
+    widths, figures, failed = _checked(dom)
+    from matplotlib.image import imread
+
+    assert figures == 1 and failed == 0
+    assert widths == [imread(out / "traces.png").shape[1]]
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("distance_rec", "rate_snn_hz", "rate_rnn_hz", "a", "c"):
+        assert f">{_fmt(summary[key])}<" in dom, key
+    # the configuration and the provenance of the run
+    assert ">input_fraction<" in dom and ">lowdim_version<" in dom and ">git_commit<" in dom
+    assert "feedforward line" in dom  # Δ next to the Fig. 2 reference line
+
+
+@needs_chromium
+def test_browser_check_sees_a_broken_figure(tmp_path):
+    out = _folder(tmp_path)
+    (out / "panel_b.png").write_bytes(b"\x89PNG\r\n\x1a\n not a png")
+    dom = _dom(render_report(out), tmp_path)
+    widths, figures, failed = _checked(dom)
+    assert figures == 2 and failed == 1 and sorted(widths)[0] == 0 and sorted(widths)[1] > 0
+    assert "panel_b.png did not load" in dom
