@@ -1,6 +1,7 @@
-"""Analysis of runs: limit-law theory (Eqs. 5, 10–12, 14) and streamed pair correlations (Eq. 4)."""
+"""Analysis of runs: limit-law theory (Eqs. 5, 10–12, 14), streamed pair correlations (Eq. 4) and
+manifolds (PCA, participation ratio, projection on the loadings)."""
 
-from . import correlations, theory
+from . import correlations, manifold, theory
 from .correlations import (
     PairCorrelation,
     correlations_of_run,
@@ -9,14 +10,21 @@ from .correlations import (
     sample_pairs,
     split_half_noise,
 )
+from .manifold import PCA, participation_ratio, pca, project, trajectory_3d
 
 __all__ = [
     "theory",
     "correlations",
+    "manifold",
     "PairCorrelation",
     "correlations_of_run",
     "histogram",
     "ks_distance",
     "sample_pairs",
     "split_half_noise",
+    "PCA",
+    "pca",
+    "participation_ratio",
+    "project",
+    "trajectory_3d",
 ]

@@ -339,5 +339,7 @@ def trajectory_3d(
     ax.set_zlabel(labels[2])
     if title:
         ax.set_title(title, fontsize=9)
-    fig.colorbar(sc, ax=ax, shrink=0.6, pad=0.1, label="time (s)" if time is not None else "sample")
+    fig.colorbar(
+        sc, ax=ax, shrink=0.5, pad=0.16, label="time (s)" if time is not None else "sample"
+    )
     return fig

@@ -213,8 +213,9 @@ def _plot_retrieval(res, sc, plt):
             ax.plot(t, m[b, :, B:], color="0.75", lw=0.5)
         for b in range(m.shape[0]):
             ax.plot(t, r["own"][b], color="C0", lw=1.0, marker="o", ms=2.5)
-        first = th["first_step_sign"] if name.endswith("sign") else th["first_step_glauber"]
-        ax.plot([1], [first], "x", color="C3", ms=8, mew=2, label="map F(m₀), step 1")
+        if name.startswith("sync"):  # the map is a synchronous step
+            first = th["first_step_sign"] if name.endswith("sign") else th["first_step_glauber"]
+            ax.plot([1], [first], "x", color="C3", ms=8, mew=2, label="map F(m₀), step 1")
         ax.axhline(th["ags_overlap"], color="k", ls=":", lw=0.8)
         ax.set_title(titles[name], fontsize=9)
         ax.set_xlabel("sweep" if name.startswith("async") else "step")
