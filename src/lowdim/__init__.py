@@ -39,6 +39,7 @@ from .probes import (  # noqa: E402
     Spikes,
 )
 from .record import config_of  # noqa: E402
+from .runs import rerun, save_run  # noqa: E402
 from .solve import Grid, Layout, float64, solve  # noqa: E402
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "simulate_events",
     "estimate_memory",
     "config_of",
+    "save_run",
+    "rerun",
     # connectivity
     "LowRank",
     "from_arrays",

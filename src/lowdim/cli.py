@@ -44,53 +44,7 @@ app = typer.Typer(
 )
 console = Console()
 
-SUMMARY_KEYS = (
-    "neurons",
-    "rank",
-    "load",
-    "duration",
-    "dt",
-    "seed",
-    "sigma",
-    "noise_time_unit",
-    "a",
-    "c",
-    "distance_rec",
-    "distance_in",
-    "rate_snn_hz",
-    "rate_rnn_hz",
-    "wall_seconds",
-    "backend",
-    "lowdim_version",
-)
-
-
-def summary_of(ds) -> dict:
-    """The summary.json content of a paired run (SI units)."""
-    from .record import config_of
-
-    cfg = config_of(ds)
-    out = {k: ds.attrs[k] for k in SUMMARY_KEYS if k in ds.attrs}
-    out["sigma"] = cfg["sigma"]
-    out["networks"] = cfg["networks"]
-    for k, v in list(out.items()):
-        if hasattr(v, "item"):
-            out[k] = v.item()
-    return out
-
-
-def _write_run(ds, out: Path, figure: bool) -> dict:
-    from .io import atomic_write_json, save, staged_output
-
-    summary = summary_of(ds)
-    with staged_output(out) as tmp:
-        save(ds, tmp / "run.nc")
-        if figure:
-            from .plotting import paired_traces, savefig
-
-            savefig(paired_traces(ds), tmp / "traces.png")
-        atomic_write_json(tmp / "summary.json", summary)
-    return summary
+from .runs import SUMMARY_KEYS, summary_of  # noqa: E402, F401  (summary.json of a paired run)
 
 
 def _print_summary(summary: dict, title: str) -> None:
@@ -118,26 +72,105 @@ def _print_summary(summary: dict, title: str) -> None:
     console.print(table)
 
 
-def _run_config(cfg, out: Path, progress: bool, figure: bool, title: str, **run_options) -> dict:
+def _run_config(
+    cfg,
+    out: Path,
+    progress: bool,
+    figure: bool,
+    title: str,
+    *,
+    overwrite: bool = False,
+    checkpoint: Path | None = None,
+    connectivity=None,
+    previous=None,
+    **run_options,
+) -> dict:
+    """Check every input and path (lowdim.preflight), then run into a staged --out folder."""
     from .engine import check_memory, simulate
-    from .io import check_output_folder
+    from .io import check_output_folder, staged_output
+    from .runs import compare, write_run
 
-    # fail on an unwritable folder or a run that cannot fit before spending time on the run
-    check_output_folder(out)
+    # everything that can fail is checked before the first step: the output folder (the rule:
+    # refused if it holds results unless --overwrite), the checkpoint path, memory and disk
+    keep = _check_paths(out, checkpoint, overwrite)
+    check_output_folder(out, overwrite=overwrite, keep=keep)
     check_memory(cfg)
+    _check_cost(cfg, out, checkpoint)
     t0 = time.perf_counter()
-    ds = simulate(cfg, progress=progress, **run_options)
-    summary = _write_run(ds, out, figure)
+    with staged_output(out, keep=keep, overwrite=overwrite) as tmp:
+        ds = simulate(cfg, connectivity, progress=progress, checkpoint=checkpoint, **run_options)
+        summary = write_run(tmp, ds, connectivity, figure)
     _print_summary(summary, title)
     console.print(f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else ""))
     _html_report(out, t0)
+    if previous is not None:
+        diffs = compare(previous, ds)
+        if diffs:
+            raise RunDiffers(
+                f"the rerun differs from the saved run in {', '.join(diffs)} (saved with "
+                f"{_made_with(previous.attrs)}; rerun with {_made_with(ds.attrs)})"
+            )
+        console.print("the rerun is bitwise identical to the saved run")
     return summary
+
+
+class RunDiffers(Exception):
+    """A rerun did not reproduce its saved run bitwise (exit code 1)."""
+
+
+def _made_with(attrs) -> str:
+    return ", ".join(
+        f"{k} {attrs.get(k)}" for k in ("jax_version", "device", "device_count", "git_commit")
+    )
+
+
+def _check_paths(out: Path, checkpoint: Path | None, overwrite: bool) -> tuple:
+    """The resumable entries of --out (a sweep store, a checkpoint inside it); raises
+    ConfigError now if --checkpoint cannot be written."""
+    import os
+
+    from .io import RESUMABLE
+    from .preflight import check_checkpoint_path
+
+    keep = RESUMABLE
+    if checkpoint is not None:
+        ck = check_checkpoint_path(checkpoint, "--checkpoint")
+        folder = Path(os.path.abspath(out))
+        if ck == folder:
+            raise ConfigError(
+                f"--checkpoint {str(checkpoint)!r} is the --out folder itself; give a file such "
+                f"as {str(Path(out) / 'run.ckpt')!r}"
+            )
+        if folder in ck.parents:  # kept when the folder is rewritten
+            keep = keep + (ck.relative_to(folder).parts[0],)
+    return keep
+
+
+def _check_cost(cfg, out: Path, checkpoint: Path | None) -> None:
+    """Disk space for the results (and checkpoint); the estimate is printed for large runs."""
+    from .io import check_disk_space
+    from .preflight import cost, describe_cost, is_large
+
+    c = cost(cfg)
+    advice = (
+        "free some space, choose another --out, or record less (--record-neurons, "
+        "--record-dt, --duration)"
+    )
+    check_disk_space(out, c["disk"], "the results (run.nc)", advice)
+    if checkpoint is not None:
+        ckpt_bytes = c["disk"] + c["memory"]["state"]
+        check_disk_space(Path(checkpoint).parent, ckpt_bytes, "the checkpoint", advice)
+    if is_large(c):
+        import sys
+
+        print(describe_cost(cfg, c), file=sys.stderr, flush=True)
 
 
 @app.command()
 def demo(
     out: Path = typer.Option(Path("lowdim-out/demo"), help="output folder"),
     seed: int = typer.Option(0, help="random seed"),
+    overwrite: bool = typer.Option(False, help="replace the results already in --out"),
 ):
     """A paired SNN/RNN run of the paper's network (N = 20 000, p = 20, 1 s): figure, data, summary.
 
@@ -149,7 +182,14 @@ def demo(
     from .config import RunConfig
 
     cfg = RunConfig(neurons=20_000, rank=20, duration=1.0, seed=seed).validated()
-    _run_config(cfg, out, progress=True, figure=True, title="lowdim demo: paired SNN / RNN")
+    _run_config(
+        cfg,
+        out,
+        progress=True,
+        figure=True,
+        title="lowdim demo: paired SNN / RNN",
+        overwrite=overwrite,
+    )
 
 
 @app.command()
@@ -179,8 +219,13 @@ def simulate(
         None, help="checkpoint file: written periodically; rerun to resume"
     ),
     checkpoint_every: float = typer.Option(300.0, help="seconds of wall time between checkpoints"),
+    record_dt: float = typer.Option(None, help="record interval (s), a multiple of --dt"),
+    record_neurons: int = typer.Option(None, help="neurons whose potentials are recorded"),
+    burn_in: float = typer.Option(None, help="time (s) left out of the averages, e.g. Δ"),
+    tile_rows: int = typer.Option(None, help="rows per block of the loadings (× 1024)"),
     config: Path = typer.Option(None, "--config", help="TOML file with the same settings"),
     out: Path = typer.Option(Path("lowdim-out/simulate"), help="output folder"),
+    overwrite: bool = typer.Option(False, help="replace the results already in --out"),
     figure: bool = typer.Option(True, help="write traces.png"),
 ):
     """A paired run of the paper's network; writes summary.json, run.nc and traces.png into --out.
@@ -194,7 +239,8 @@ def simulate(
       lowdim simulate -N 1000000 --load 1e-4 --loadings-dtype bfloat16 --out runs/big
       lowdim simulate --config run.toml --checkpoint runs/b.ckpt --out runs/b
     """
-    from .config import RunConfig, load_config
+    from .config import config_table
+    from .preflight import config_from
 
     opts = {
         "neurons": neurons,
@@ -212,17 +258,21 @@ def simulate(
         "devices": devices,
         "spike_seed": spike_seed,
         "input_seed": input_seed,
+        "record_dt": record_dt,
+        "record_neurons": record_neurons,
+        "burn_in": burn_in,
+        "tile_rows": tile_rows,
     }
     if rank is not None and load is not None:
         raise ConfigError("give either --rank or --load, not both")
     if config is not None:
-        cfg = load_config(config, **opts)
+        table = config_table(config, **opts)
     else:
-        base = {k: v for k, v in opts.items() if v is not None}
-        if "load" in base:
-            base["rank"] = None
-        cfg = RunConfig(**base).validated()
-    if checkpoint is not None and not checkpoint_every >= 0:
+        table = {k: v for k, v in opts.items() if v is not None}
+        if "load" in table:
+            table["rank"] = None
+    cfg = config_from(table, flag="--devices")  # devices first, then every setting
+    if checkpoint is not None and not 0 <= checkpoint_every < float("inf"):
         raise ConfigError("--checkpoint-every must be a number of seconds ≥ 0")
     _run_config(
         cfg,
@@ -230,8 +280,51 @@ def simulate(
         progress=True,
         figure=figure,
         title="lowdim simulate",
+        overwrite=overwrite,
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
+    )
+
+
+@app.command()
+def rerun(
+    run_dir: Path = typer.Argument(..., help="folder of a run (written by simulate or demo)"),
+    out: Path = typer.Option(None, help="output folder (default RUN_DIR-rerun)"),
+    overwrite: bool = typer.Option(False, help="replace the results already in --out"),
+    figure: bool = typer.Option(True, help="write traces.png"),
+):
+    """Run a saved run again from its own files and check that the records are the same.
+
+    Reads RUN_DIR/run.nc (configuration, method, recorded neurons) and, for runs made with
+    custom loadings, RUN_DIR/loadings.npz (checked against the saved fingerprint); writes the
+    new run into --out and compares: exit code 0 when bitwise identical, 1 otherwise (other
+    device or library versions can change the last bits).
+
+    \b
+    Examples:
+      lowdim rerun lowdim-out/simulate
+      lowdim rerun runs/a --out runs/a-again
+    """
+    import os
+
+    from .preflight import config_from
+    from .runs import read_run
+
+    previous, table, conn, options = read_run(run_dir)
+    out = out or Path(str(run_dir).rstrip("/\\") + "-rerun")
+    if os.path.abspath(out) == os.path.abspath(run_dir):
+        raise ConfigError("--out must differ from RUN_DIR (the saved run is compared with it)")
+    cfg = config_from(table, flag="devices (the run's)")
+    _run_config(
+        cfg,
+        out,
+        progress=True,
+        figure=figure,
+        title="lowdim rerun",
+        overwrite=overwrite,
+        connectivity=conn,
+        previous=previous,
+        **options,
     )
 
 
@@ -255,6 +348,7 @@ def reproduce(
     out: Path = typer.Option(None, help="output folder (default lowdim-out/FIGURE)"),
     scheduler: str = typer.Option(None, help="Dask scheduler address for sweeps (fig2)"),
     workers: int = typer.Option(None, help="local worker processes for sweeps (fig2)"),
+    overwrite: bool = typer.Option(False, help="replace the results already in --out"),
 ):
     """Reproduce a figure of the paper: panels, data, report.md and summary.json.
 
@@ -288,11 +382,27 @@ def reproduce(
             if name not in params and not takes_any:
                 raise ConfigError(f"--{name} is not used by {figure}; leave it out")
             kwargs[name] = value
+    if scheduler is not None:
+        from .sweep import check_scheduler
+
+        check_scheduler(scheduler, flag="--scheduler")
+    if workers is not None and workers < 0:
+        raise ConfigError(f"--workers must be ≥ 0 (0: run in this process), got {workers}")
     t0 = time.perf_counter()
-    summary = run(scale=scale, out=out, progress=True, **kwargs)
+    with _staged(out, overwrite) as tmp:  # the output folder rule (lowdim.io)
+        summary = run(scale=scale, out=tmp, progress=True, **kwargs)
     console.print_json(json.dumps(summary, default=str))
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     _html_report(out, t0)
+
+
+def _staged(out: Path, overwrite: bool):
+    """Stage an experiment's output: checked now (refused if it holds results, unless
+    --overwrite), moved into place when the run has finished, removed on error or signal; a
+    sweep store in it is carried through the run and kept."""
+    from .io import staged_output
+
+    return staged_output(out, carry=True, overwrite=overwrite)
 
 
 def _option_type(hint):
@@ -362,6 +472,7 @@ def lecture(
     scale: str = typer.Option("small", help="small | paper (see each demo's docs)"),
     out: Path = typer.Option(None, help="output folder (default lowdim-out/lecture-NAME)"),
     seed: int = typer.Option(0, help="random seed"),
+    overwrite: bool = typer.Option(False, help="replace the results already in --out"),
 ):
     """Run a system of the lecture (Hopfield memory, ring attractor, latent κ, field limit,
     manifolds, context-dependent decisions): figures, data, report.md, summary.json.
@@ -393,7 +504,8 @@ def lecture(
     kwargs = _extra_options(list(ctx.args), run, f"lecture {name}")
     out = out or Path("lowdim-out") / f"lecture-{name}"
     t0 = time.perf_counter()
-    summary = run(scale=scale, out=out, progress=True, seed=seed, **kwargs)
+    with _staged(out, overwrite) as tmp:  # the output folder rule (lowdim.io)
+        summary = run(scale=scale, out=tmp, progress=True, seed=seed, **kwargs)
     console.print_json(json.dumps(summary, default=str))
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     _html_report(out, t0)
@@ -403,6 +515,7 @@ def lecture(
 def bench(
     large: bool = typer.Option(False, help="add N = 4·10⁶"),
     out: Path = typer.Option(None, help="write DIR/bench.json"),
+    overwrite: bool = typer.Option(False, help="replace the results already in --out"),
 ):
     """Speed of the engines (SNN event-driven and dense, RNN, paired) next to NumPy and Brian2.
 
@@ -412,11 +525,12 @@ def bench(
       lowdim bench --large --out bench-results
     """
     from . import bench as bench_mod
-    from .io import check_output_folder
 
-    if out is not None:
-        check_output_folder(out)
-    bench_mod.main(large=large, out=out)
+    if out is None:
+        bench_mod.main(large=large, out=None)
+        return
+    with _staged(out, overwrite) as tmp:  # the output folder rule (lowdim.io)
+        bench_mod.main(large=large, out=tmp)
 
 
 def _html_report(out: Path, t0: float) -> None:
@@ -435,11 +549,40 @@ from . import cli_extra  # noqa: E402, F401  (registers doctor, export nwb, repo
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: bad input ends with one line ``error: …`` and exit code 2."""
+    """Entry point: bad input ends with one line ``error: …`` and exit code 2; a failure of the
+    run itself (disk, sweep points, a rerun that differs) with one line and exit code 1; Ctrl-C
+    (130) and SIGTERM (143) leave nothing half-written."""
+    import shlex
+    import signal
+    import threading
+
+    from . import record
+    from .io import Terminated
+    from .sweep import SweepError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    record.COMMAND = shlex.join(["lowdim", *args])  # recorded in every result's provenance
+    # Ctrl-C and SIGTERM raise Terminated (a KeyboardInterrupt): staged output is removed on the
+    # way out. typer turns a KeyboardInterrupt into exit code 130, so the signal is noted here.
+    received: list[int] = []
+
+    def on_signal(signum, frame):
+        received.append(signum)
+        if len(received) == 1:  # a second Ctrl-C does not interrupt the cleanup
+            raise Terminated(signum)
+
+    old_handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old_handlers[sig] = signal.signal(sig, on_signal)
+    keep = "a --checkpoint or a sweep store keeps the work done so far: run the same command "
+    keep += "again to resume"
     code = 0
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=args, standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
+        if received:
+            raise Terminated(received[0])
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         code = 2
@@ -449,9 +592,38 @@ def main(argv: list[str] | None = None) -> None:
     except click_exc.UsageError as e:
         print(f"error: {e.format_message()} (see --help)".replace("\n", " "), file=sys.stderr)
         code = 2
-    except (typer.Abort, KeyboardInterrupt):
-        print("error: interrupted", file=sys.stderr)
-        code = 130
+    except (SweepError, RunDiffers) as e:
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)
+        code = 1
+    except (typer.Abort, KeyboardInterrupt) as e:
+        term = e if isinstance(e, Terminated) else e.__cause__ or e.__context__
+        if isinstance(term, Terminated) and term.signum != signal.SIGINT:
+            print(
+                f"error: terminated by signal {term.signum}; nothing half-written is left ({keep})",
+                file=sys.stderr,
+            )
+            code = 128 + int(term.signum)
+        else:
+            print(f"error: interrupted; nothing half-written is left ({keep})", file=sys.stderr)
+            code = 130
+    except OSError as e:
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
+        code = 1
+    except Exception as e:  # noqa: BLE001 — device memory exhausted: one line; bugs re-raised
+        if "RESOURCE_EXHAUSTED" not in str(e):
+            raise
+        first = str(e).strip().splitlines()[0][:300]
+        print(
+            f"error: out of device memory ({first}); see `lowdim simulate --help` for "
+            "--loadings procedural, --loadings-dtype bfloat16 and --devices",
+            file=sys.stderr,
+        )
+        code = 1
+    finally:
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
+        record.COMMAND = None
     sys.exit(code)
 
 

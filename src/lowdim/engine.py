@@ -336,12 +336,14 @@ def _run_raw(
         )
     compile_seconds = loop_seconds = 0.0
     if first < n_chunks:
-        tc = time.perf_counter()
-        chunk = compiled_chunk(prog, rpc, state, P, probes, keys)
-        compile_seconds = time.perf_counter() - tc
-        t_loop = time.perf_counter()
-        last_save = time.perf_counter()
         with Progress(grid.steps, enabled=progress) as bar:
+            bar.phase("compiling")  # the bar says so while XLA compiles the chunk
+            tc = time.perf_counter()
+            chunk = compiled_chunk(prog, rpc, state, P, probes, keys)
+            compile_seconds = time.perf_counter() - tc
+            bar.phase("simulating")
+            t_loop = time.perf_counter()
+            last_save = time.perf_counter()
             bar.advance(first * rpc * grid.record_every)
             for c in range(first, n_chunks):
                 start = jnp.int32(c * rpc * grid.record_every)
@@ -410,6 +412,10 @@ def run(
         raise ConfigError(f"run needs a lowdim.Network, got {type(net).__name__}")
     if not isinstance(grid, Grid):
         raise ConfigError(f"run needs a lowdim.Grid, got {type(grid).__name__}")
+    if checkpoint is not None:  # a path that cannot be written fails now, not after the run
+        from .preflight import check_checkpoint_path
+
+        checkpoint = check_checkpoint_path(checkpoint, "checkpoint")
     if key is None:
         if seed is not None and (
             isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32
@@ -441,7 +447,8 @@ def run(
 
 class Progress:
     """A rich progress bar with steps/s and ETA; a line every ~10 % when stderr is not a terminal
-    (logs); a no-op when disabled."""
+    (logs); a no-op when disabled. :meth:`phase` relabels it (e.g. "compiling" while XLA
+    compiles, then "simulating"); rate and ETA count from the last phase change."""
 
     def __init__(self, total: int, enabled: bool, label: str = "simulating", unit: str = "steps"):
         self.total, self.enabled, self.label, self.unit = total, enabled, label, unit
@@ -464,7 +471,7 @@ class Progress:
             )
 
             self._p = Progress(
-                TextColumn(f"[bold]{self.label}"),
+                TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 TaskProgressColumn(),
                 TextColumn("{task.completed}/{task.total} " + self.unit),
@@ -475,9 +482,20 @@ class Progress:
                 console=Console(stderr=True),
             )
             self._p.__enter__()
-            self._task = self._p.add_task("sim", total=self.total, rate="")
+            self._task = self._p.add_task(self.label, total=self.total, rate="")
             self._t0 = time.perf_counter()
         return self
+
+    def phase(self, label: str) -> None:
+        """Show ``label`` (e.g. "compiling"); rate and ETA restart from now."""
+        self.label = label
+        self._t0 = time.perf_counter()
+        if self._lines:
+            import sys
+
+            print(f"{label} …", file=sys.stderr, flush=True)
+        if self._p is not None:
+            self._p.update(self._task, description=label, rate="")
 
     def advance(self, n):
         self._done += n
@@ -537,18 +555,23 @@ def simulate(
     the summary attributes and the per-neuron distances. Checkpoints: see :func:`run`.
     ``method="event"`` runs an SNN-only config event-driven (:mod:`lowdim.event`).
     """
-    from .config import RunConfig
     from .models import paper as paper_mod
+    from .preflight import simulate_inputs
     from .record import paper_dataset
 
-    if isinstance(cfg, dict):
-        cfg = RunConfig.from_dict(cfg)
-    if not isinstance(cfg, RunConfig):
-        raise ConfigError(
-            f"simulate needs a lowdim.RunConfig (or the dict config_of returns), got "
-            f"{type(cfg).__name__}"
-        )
-    cfg = cfg.validated()
+    # every argument and the checkpoint path are checked before any work (lowdim.preflight)
+    cfg, connectivity, record_indices, checkpoint = simulate_inputs(
+        cfg,
+        connectivity,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        checkpoint_steps=checkpoint_steps,
+        record_indices=record_indices,
+        on_chunk=on_chunk,
+        keep_records=keep_records,
+        method=method,
+        block=block,
+    )
     spec = paper_mod.paper_network(cfg, connectivity, record_indices=record_indices, method=method)
     ctx = float64() if cfg.dtype == "float64" else contextlib.nullcontext()
     with ctx:
@@ -577,6 +600,8 @@ def simulate(
         ds = paper_dataset(spec, prog, records, averages, timing["wall_seconds"])
     ds.attrs["compile_seconds"] = timing["compile_seconds"]
     ds.attrs["loop_seconds"] = timing["loop_seconds"]
+    if block is not None:
+        ds.attrs["block"] = block  # the event method's candidate buffer (a rerun uses it again)
     return ds
 
 

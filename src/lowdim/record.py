@@ -17,27 +17,89 @@ Variables (present when the network(s) they describe were run):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import platform
+import shlex
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import jax
 import numpy as np
 import xarray as xr
 
-__all__ = ["paper_dataset", "dataset_of_run", "provenance", "config_of"]
+from .errors import ConfigError
+
+__all__ = ["paper_dataset", "dataset_of_run", "provenance", "config_of", "git_commit"]
+
+#: the command line of this process, set by ``lowdim.cli.main`` (None: taken from sys.argv)
+COMMAND: str | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The commit of the lowdim checkout this code runs from (``-dirty`` appended when tracked
+    files under ``src/`` differ from it), or "none" when lowdim is an installed package."""
+    here = Path(__file__).resolve().parent
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        lines = top.stdout.split()
+        if top.returncode != 0 or len(lines) != 2 or Path(lines[0]) / "src" / "lowdim" != here:
+            return "none"
+        dirty = subprocess.run(
+            ["git", "-C", lines[0], "status", "--porcelain", "--untracked-files=no", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "none"
+    return lines[1] + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+
+
+def command_line() -> str:
+    """The command that made this run: ``lowdim …`` from the command line, else the Python
+    invocation (``python script.py …``)."""
+    if COMMAND:
+        return COMMAND
+    return shlex.join(["python", *sys.argv]) if sys.argv and sys.argv[0] else "python"
 
 
 def provenance() -> dict:
+    """What a result records about the code, machine and command that made it (strings and
+    integers, so that they fit NetCDF attributes): lowdim version and git commit (when run from
+    a checkout), UTC time, the command line, versions of Python, JAX, jaxlib, NumPy and
+    xarray, the backend and the first device."""
     from . import __version__
 
     dev = jax.devices()[0]
+    try:
+        import jaxlib
+
+        jaxlib_version = jaxlib.__version__
+    except (ImportError, AttributeError):  # pragma: no cover
+        jaxlib_version = "unknown"
     return {
         "lowdim_version": __version__,
+        "git_commit": git_commit(),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command_line(),
+        "python": platform.python_version(),
         "jax_version": jax.__version__,
+        "jaxlib_version": jaxlib_version,
+        "numpy_version": np.__version__,
+        "xarray_version": xr.__version__,
         "backend": jax.default_backend(),
         "device": f"{dev.platform}:{getattr(dev, 'device_kind', '')}",
         "device_count": jax.device_count(),
-        "python": platform.python_version(),
+        "os": platform.platform(),
     }
 
 
@@ -105,7 +167,7 @@ def paper_dataset(spec, prog, records: dict | None, averages: dict, wall: float)
         "scale": float(spec.scale),
         "noise_time_unit": cfg.noise_time_unit,
         "method": prog.method,
-        "loadings_fingerprint": spec.identity()["fingerprint"],
+        "loadings_fingerprint": _fingerprint(spec),
         "wall_seconds": wall,
         **provenance(),
     }
@@ -201,6 +263,16 @@ def dataset_of_run(prog, traces: dict | None, averages: dict, timing: dict) -> x
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
+def _fingerprint(spec) -> str:
+    """The loadings' fingerprint: the config's (set by simulate), else hashed here."""
+    fp = spec.cfg.loadings_fingerprint
+    if spec.connectivity is not None and fp == "paper":
+        from .checkpoint import fingerprint
+
+        fp = fingerprint(spec.connectivity)
+    return fp
+
+
 def _mean_rate(pop_avg, cfg) -> float:
     """Whole-network mean rate after burn-in from the per-population averages."""
     frac = cfg.n_in / cfg.neurons
@@ -209,5 +281,25 @@ def _mean_rate(pop_avg, cfg) -> float:
 
 
 def config_of(ds: xr.Dataset) -> dict:
-    """The run's configuration, parsed back from the dataset's attributes."""
-    return json.loads(ds.attrs["config"])
+    """The run's configuration, parsed back from the dataset's attributes: a dict that
+    :func:`lowdim.simulate` and :meth:`lowdim.RunConfig.from_dict` accept. A run made with
+    custom loadings carries their fingerprint (``loadings_fingerprint``), so that its config
+    runs again only with the same loadings."""
+    if not isinstance(ds, xr.Dataset):
+        raise ConfigError(f"config_of needs an xarray.Dataset, got {type(ds).__name__}")
+    text = ds.attrs.get("config")
+    if not isinstance(text, str):
+        raise ConfigError(
+            "this dataset holds no lowdim run configuration (no 'config' attribute); config_of "
+            "reads datasets made by lowdim.simulate (or lowdim.load of their run.nc)"
+        )
+    try:
+        cfg = json.loads(text)
+    except ValueError:
+        cfg = None
+    if not isinstance(cfg, dict):
+        raise ConfigError("the dataset's 'config' attribute is not a JSON table of settings")
+    fp = ds.attrs.get("loadings_fingerprint", "paper")
+    if isinstance(fp, str) and fp != "paper":
+        cfg.setdefault("loadings_fingerprint", fp)
+    return cfg

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -91,17 +92,20 @@ def point_key(fn: Callable | str, config: dict, salt: str = "") -> str:
 
 
 class SweepStore:
-    """A folder of finished points, one JSON file per key, written atomically."""
+    """A folder of finished points, one JSON file per key, written atomically. The folder is
+    created with the first finished point (a sweep that fails before leaves nothing); a path
+    that cannot hold it is refused at once."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
+        p = self.root
+        while not os.path.lexists(p) and p != p.parent:
+            p = p.parent
+        if not p.is_dir():
             raise ConfigError(
-                f"cannot create the sweep store {str(self.root)!r} ({e.strerror}); choose another "
-                "output folder"
-            ) from None
+                f"cannot create the sweep store {str(self.root)!r}: {str(p)!r} is not a folder; "
+                "choose another output folder"
+            )
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -123,7 +127,29 @@ class SweepStore:
         atomic_write_text(p, json.dumps(record, sort_keys=True, allow_nan=True) + "\n")
 
     def keys(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
         return sorted(q.stem for q in self.root.glob("*/*.json"))
+
+
+#: a Dask scheduler address: [protocol://]host:port (host a name, IPv4 or [IPv6])
+_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r":(\d{1,5})/?$"
+)
+
+
+def check_scheduler(address, flag: str = "scheduler") -> None:
+    """ConfigError unless ``address`` looks like a Dask scheduler address (tcp://host:8786)."""
+    ok = isinstance(address, str) and (
+        address.startswith("inproc://")
+        or ((m := _ADDRESS.match(address.strip())) is not None and 0 < int(m.group(1)) < 65536)
+    )
+    if not ok:
+        raise ConfigError(
+            f"{flag} {address!r} is not a Dask scheduler address; give one like "
+            "tcp://host:8786 (the address `dask scheduler` prints)"
+        )
 
 
 def _call(fn: Callable, config: dict) -> tuple[dict, float]:
@@ -241,6 +267,12 @@ def run_sweep(
             the failed ones.
     """
     name = fn_name(fn)
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
+    ):
+        raise ConfigError(f"workers must be an integer ≥ 0 (0: in this process), got {workers!r}")
     store = SweepStore(store_dir)
     keys = [point_key(name, c, salt) for c in configs]
     results: dict[str, dict] = {}
@@ -337,7 +369,7 @@ def _run_dask(fn, items, scheduler, finish, failures, bar, connect_timeout):
     index = {k: i for i, (k, _) in enumerate(items)}
     try:
         client = Client(scheduler, timeout=f"{connect_timeout}s")
-    except (OSError, TimeoutError) as e:
+    except Exception as e:  # noqa: BLE001 — OSError, TimeoutError, ValueError (bad address), …
         raise ConfigError(
             f"cannot reach the Dask scheduler at {scheduler!r} ({e}); check --scheduler "
             "(e.g. tcp://host:8786) and that the scheduler is running"

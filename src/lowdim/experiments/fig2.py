@@ -284,6 +284,10 @@ def run(
     from ..sweep import run_sweep
 
     prm = _params(scale, kwargs)
+    if scheduler is not None:  # before anything is written (no store/ from a bad address)
+        from ..sweep import check_scheduler
+
+        check_scheduler(scheduler, flag="--scheduler")
     out = Path(out)
     pts = build_points(prm)
     t0 = time.perf_counter()
@@ -350,7 +354,9 @@ def _live_figure(pts, out: Path, enabled: bool):
             add(key, rec["result"], redraw=False)
     if len(live):
         live.flush()
-    print(f"live figure: {live.path} (redrawn as points finish)", file=sys.stderr)
+    from ..io import final_path  # the output folder's path, also while it is staged
+
+    print(f"live figure: {final_path(live.path)} (redrawn as points finish)", file=sys.stderr)
     return live, lambda _i, rec: add(rec["key"], rec["result"])
 
 

@@ -1,0 +1,184 @@
+"""The output-folder rule (lowdim.io): refused unless --overwrite, no stale files, nothing
+half-written on an error, resumable state kept, a full disk ends in a clear error with the
+previous results intact; and what every run records about itself."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+import lowdim
+from lowdim import io as lio
+from lowdim.sweep import run_sweep
+from test_validation import cli  # the in-process CLI runner
+
+SIM = ["simulate", "-N", "200", "-p", "2", "--duration", "0.05", "--burn-in", "0.01"]
+
+
+def _tree(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _no_stage_left(parent: Path) -> None:
+    assert not [p.name for p in parent.rglob("*") if ".partial-" in p.name]
+
+
+def test_output_folder_rule_and_provenance(tmp_path, monkeypatch):
+    from lowdim import preflight
+
+    monkeypatch.setitem(preflight.LARGE, "steps", 100)  # this run counts as large: estimated
+    out = tmp_path / "runs" / "a"
+    code, lines, err = cli([*SIM, "--out", str(out)], tmp_path)
+    assert code == 0, err
+    # the estimate comes before the run (and the bar says "compiling" before "simulating")
+    est = next(i for i, ln in enumerate(lines) if ln.startswith("estimate: 500 steps"))
+    assert est < lines.index("compiling …") < lines.index("simulating …")
+    first = _tree(out)
+    assert {"run.nc", "summary.json", "traces.png", "provenance.json"} <= set(first)
+    # what a run records about itself: command, time, versions, commit, device, loadings
+    summary = json.loads(first["summary.json"])
+    attrs = lowdim.load(out / "run.nc").attrs
+    for rec in (summary, attrs, json.loads(first["provenance.json"])):
+        assert rec["command"] == "lowdim " + " ".join([*SIM, "--out", str(out)])
+        assert datetime.fromisoformat(rec["created_utc"]).utcoffset().total_seconds() == 0
+        for key in ("lowdim_version", "git_commit", "jax_version", "jaxlib_version"):
+            assert rec[key]
+        for key in ("numpy_version", "xarray_version", "python", "device", "backend"):
+            assert rec[key]
+    assert summary["loadings_fingerprint"] == attrs["loadings_fingerprint"] == "paper"
+    assert summary["method"] == "dense"
+
+    # the same command again: refused before any work, nothing changed
+    code, lines, err = cli([*SIM, "--out", str(out)], tmp_path)
+    assert code == 2 and len(lines) == 1 and "add --overwrite" in lines[0], err
+    assert _tree(out) == first
+
+    # --overwrite: the folder holds exactly the new run (no stale traces.png)
+    code, lines, err = cli(
+        [*SIM, "--seed", "5", "--no-figure", "--out", str(out), "--overwrite"], tmp_path
+    )
+    assert code == 0, err
+    second = _tree(out)
+    assert "traces.png" not in second and second["run.nc"] != first["run.nc"]
+    assert json.loads(second["summary.json"])["seed"] == 5
+    _no_stage_left(tmp_path)
+
+    # a folder with files lowdim did not write is never replaced
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    code, lines, err = cli([*SIM, "--out", str(mine), "--overwrite"], tmp_path)
+    assert code == 2 and "did not write" in lines[0]
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_failure_inside_a_stage_leaves_nothing(tmp_path):
+    out = tmp_path / "new" / "deeper" / "out"
+    with pytest.raises(RuntimeError), lio.staged_output(out) as tmp:
+        (tmp / "half.txt").write_text("half")
+        raise RuntimeError("boom")
+    assert os.listdir(tmp_path) == []  # the staging folder and the parents it made are gone
+
+
+def test_interrupted_stage_keeps_the_store_and_a_dead_process_stage_is_cleaned(tmp_path):
+    out = tmp_path / "fig"
+    (out / "store" / "ab").mkdir(parents=True)
+    (out / "store" / "ab" / "abc.json").write_text("{}")
+    with pytest.raises(KeyboardInterrupt), lio.staged_output(out, carry=True) as tmp:
+        assert (tmp / "store" / "ab" / "abc.json").exists() and not (out / "store").exists()
+        (tmp / "store" / "cd").mkdir()
+        (tmp / "store" / "cd" / "cde.json").write_text("{}")
+        (tmp / "summary.json").write_text("{}")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in (out / "store").rglob("*.json")) == ["abc.json", "cde.json"]
+    assert not (out / "summary.json").exists()
+    _no_stage_left(tmp_path)
+
+    # a stage left by a process that was killed outright (SIGKILL): its store is recovered and
+    # the stage removed by the next run into the same folder
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = lio._HOST
+    stale = tmp_path / f".other.partial-{host}-{dead.pid}-x1"
+    (stale / "store" / "ef").mkdir(parents=True)
+    (stale / "store" / "ef" / "efg.json").write_text("{}")
+    (stale / "fig.png").write_text("half")
+    with lio.staged_output(tmp_path / "other", carry=True) as tmp:
+        assert (tmp / "store" / "ef" / "efg.json").exists()
+        (tmp / "summary.json").write_text("{}")
+    assert (tmp_path / "other" / "store" / "ef" / "efg.json").exists()
+    assert not (tmp_path / "other" / "fig.png").exists()
+    _no_stage_left(tmp_path)
+
+
+def square(config: dict) -> dict:
+    return {"y": config["x"] ** 2}
+
+
+def test_failed_sweep_leaves_no_store(tmp_path):
+    from lowdim.errors import ConfigError
+
+    for scheduler in ("notanaddress", "tcp://127.0.0.1:9"):
+        with pytest.raises(ConfigError, match="scheduler"):
+            run_sweep(
+                square,
+                [{"x": 1}],
+                tmp_path / "store",
+                scheduler=scheduler,
+                progress=False,
+                connect_timeout=1.0,
+            )
+        assert not (tmp_path / "store").exists()
+    code, lines, err = cli(
+        ["reproduce", "fig2", "--scheduler", "notanaddress", "--out", "f"], tmp_path
+    )
+    assert code == 2 and len(lines) == 1 and "tcp://host:8786" in lines[0], err
+    assert os.listdir(tmp_path) == []
+
+
+def _tmpfs(path: Path, size: str) -> bool:
+    path.mkdir()
+    if os.geteuid() != 0:
+        return False
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    return r.returncode == 0
+
+
+def test_full_disk_ends_in_a_clear_error_with_the_previous_results_intact(tmp_path, monkeypatch):
+    """On a small tmpfs (when this process may mount one) the disk really fills up while the
+    results are written; elsewhere the write fails through a patched ``lowdim.io.save``."""
+    disk = tmp_path / "disk"
+    mounted = _tmpfs(disk, "1m")
+    try:
+        out = disk / "run"
+        code, _, err = cli([*SIM, "--no-figure", "--out", str(out)], tmp_path)
+        assert code == 0, err
+        before = _tree(out)
+        if mounted:  # leave ~70 KiB: above the run's estimate, below run.nc + traces.png
+            free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+            (disk / "filler").write_bytes(b"\0" * max(0, free - 70 * 1024))
+        else:
+
+            def full(ds, path):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+            monkeypatch.setattr(lio, "save", full)
+        code, lines, err = cli([*SIM, "--seed", "7", "--out", str(out), "--overwrite"], tmp_path)
+        errors = [ln for ln in lines if ln.startswith("error:")]  # after the run's progress
+        assert code == 2 and len(errors) == 1 and errors == lines[-1:], err
+        assert "No space left on device" in errors[0] and "was changed" in errors[0], lines
+        assert "Traceback" not in err
+        assert _tree(out) == before  # the previous results are intact
+        _no_stage_left(disk)
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(disk)], check=False)

@@ -1,0 +1,87 @@
+"""Every run can be made again from its own files, bitwise: ``lowdim rerun RUN_DIR``,
+``lowdim.rerun(folder)`` and ``simulate(config_of(ds))``, including runs with custom loadings
+(saved beside the run and checked against its fingerprint; never silently the paper's)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import lowdim
+from lowdim.runs import compare
+from test_validation import cli  # the in-process CLI runner
+
+#: the run of test_outputs (one compilation serves both files in one pytest process)
+CFG = dict(neurons=200, rank=2, duration=0.05, burn_in=0.01)
+
+
+def test_cli_rerun_is_bitwise_and_a_difference_is_reported(tmp_path):
+    run = ["simulate", "-N", "200", "-p", "2", "--duration", "0.05", "--burn-in", "0.01"]
+    code, _, err = cli([*run, "--record-neurons", "5", "--no-figure", "--out", "a"], tmp_path)
+    assert code == 0, err
+    code, lines, err = cli(["rerun", "a", "--no-figure"], tmp_path)
+    assert code == 0, err
+    assert (
+        compare(lowdim.load(tmp_path / "a/run.nc"), lowdim.load(tmp_path / "a-rerun/run.nc")) == []
+    )
+    again = json.loads((tmp_path / "a-rerun/summary.json").read_text())
+    assert again["command"] == "lowdim rerun a --no-figure"
+
+    # the rerun refuses to write over the run it compares with, and over results
+    code, lines, _ = cli(["rerun", "a", "--out", "a"], tmp_path)
+    assert code == 2 and "differ from RUN_DIR" in lines[0]
+    code, lines, _ = cli(["rerun", "a", "--no-figure"], tmp_path)
+    assert code == 2 and "--overwrite" in lines[0]
+
+    # a saved run whose records no longer match: exit 1, one line naming what differs
+    ds = lowdim.load(tmp_path / "a/run.nc")
+    ds["x"].values[3, 1] += 1.0
+    lowdim.save(ds, tmp_path / "a/run.nc")
+    code, lines, err = cli(["rerun", "a", "--no-figure", "--overwrite"], tmp_path)
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    assert code == 1 and len(errors) == 1 and "x (max |Δ| = 1)" in errors[0], err
+
+
+def test_custom_loadings_are_saved_checked_and_never_replaced_by_the_paper(tmp_path):
+    cfg = lowdim.RunConfig(**CFG)
+    rng = np.random.default_rng(1)
+    F, G = rng.standard_normal((200, 2)), rng.standard_normal((200, 2))
+    conn = lowdim.from_arrays(F, G, scale=1.0 / 200)
+    ds = lowdim.simulate(cfg, conn)
+    fp = ds.attrs["loadings_fingerprint"]
+    assert len(fp) == 64 and lowdim.config_of(ds)["loadings_fingerprint"] == fp
+
+    # its config alone does not run with the paper's loadings; with its own, bitwise
+    with pytest.raises(lowdim.ConfigError, match="custom loadings"):
+        lowdim.simulate(lowdim.config_of(ds))
+    other = lowdim.from_arrays(F, 2 * G, scale=1.0 / 200)
+    with pytest.raises(lowdim.ConfigError, match="other loadings"):
+        lowdim.simulate(lowdim.config_of(ds), other)
+    assert compare(ds, lowdim.simulate(lowdim.config_of(ds), conn)) == []
+
+    # the folder keeps the loadings; rerun (Python and CLI) reproduces the run bitwise
+    with pytest.raises(lowdim.ConfigError, match="pass them"):
+        lowdim.save_run(ds, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    lowdim.save_run(ds, tmp_path / "r", conn, figure=False)
+    assert (tmp_path / "r" / "loadings.npz").exists()
+    assert compare(ds, lowdim.rerun(tmp_path / "r")) == []
+    code, lines, err = cli(["rerun", "r", "--no-figure"], tmp_path)
+    assert code == 0, err
+
+    # changed or missing loadings are refused, not replaced
+    np.savez(tmp_path / "r" / "loadings.npz", F=F, G=G + 1e-9, scale=1.0 / 200, dtype="float32")
+    with pytest.raises(lowdim.ConfigError, match="does not hold the loadings"):
+        lowdim.rerun(tmp_path / "r")
+    (tmp_path / "r" / "loadings.npz").unlink()
+    code, lines, _ = cli(["rerun", "r", "--out", "r2"], tmp_path)
+    assert code == 2 and "loadings.npz" in lines[0] and "missing" in lines[0]
+
+
+def test_config_of_a_paper_run_runs_the_same_run():
+    ds = lowdim.simulate(lowdim.RunConfig(**CFG))
+    table = lowdim.config_of(ds)
+    assert "loadings_fingerprint" not in table  # paper runs' configs read as before
+    assert compare(ds, lowdim.simulate(table)) == []
