@@ -17,7 +17,8 @@ def test_lock_pins_satisfy_the_declared_ranges():
             name, version = line.split("==")
             pins[name.lower().replace("_", "-")] = version
     reqs = [Requirement(r) for r in project["dependencies"]]
-    reqs += [Requirement(r) for r in project["optional-dependencies"]["test"]]
+    for extra in ("test", "docs", "nwb"):
+        reqs += [Requirement(r) for r in project["optional-dependencies"][extra]]
     for req in reqs:
         name = req.name.lower().replace("_", "-")
         assert name in pins, f"{name} is not pinned in requirements.lock"

@@ -16,7 +16,7 @@ import typer
 from .cli import app, console
 from .errors import ConfigError
 
-__all__ = ["did_you_mean", "html_report"]
+__all__ = ["did_you_mean", "html_report", "cli_reference_markdown"]
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -144,3 +144,34 @@ def report(
     if not folder.is_dir():
         raise ConfigError(f"{str(folder)!r} is not a folder; give an output folder of lowdim")
     console.print(f"wrote {render_report(folder)}")
+
+
+def cli_reference_markdown(width: int = 100) -> str:
+    """The help of ``lowdim`` and of every (sub-)command as Markdown: one section per command
+    with its ``--help`` text, made from the command line's own definitions (the documentation's
+    CLI reference is generated from this, so it cannot drift from the program)."""
+    import typer.main
+
+    try:
+        import click
+    except ImportError:  # pragma: no cover — typer vendors click
+        from typer import _click as click
+
+    root = typer.main.get_command(app)
+    parts = []
+
+    def walk(cmd, path, parent_ctx):
+        ctx = click.Context(
+            cmd,
+            info_name=path[-1],
+            parent=parent_ctx,
+            terminal_width=width,
+            max_content_width=width,
+        )
+        title = " ".join(path)
+        parts.append(f"## `{title}`\n\n```text\n{cmd.get_help(ctx).rstrip()}\n```\n")
+        for name in getattr(cmd, "commands", {}):
+            walk(cmd.commands[name], [*path, name], ctx)
+
+    walk(root, ["lowdim"], None)
+    return "\n".join(parts)

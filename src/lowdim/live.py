@@ -64,7 +64,9 @@ class LivePoints:
 
     Args:
         path: the PNG file.
-        xlabel, ylabel, title: axis labels and title (the title gets "n points so far").
+        xlabel: label of the x axis.
+        ylabel: label of the y axis.
+        title: title (followed by "n of total points so far").
         log: log-log axes.
         reference: optional ``(fn, label)``: a line y = fn(x) drawn over the points' x range
             (e.g. the feedforward line √(max φ/(2τc)) √α of Fig. 2).
