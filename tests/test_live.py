@@ -58,7 +58,8 @@ def test_fig2_live_figure_starts_from_the_store_and_adds_each_point(tmp_path):
     done = keys[0]
     store.put(done, {"key": done, "result": {"distance_rec": 0.1}})
     live, on_point = fig2._live_figure(pts, tmp_path, enabled=True)
-    assert (tmp_path / "store" / "live.png").exists() and len(live) == keys.count(done)
+    assert live.path == tmp_path.parent / f"{tmp_path.name}-live.png"
+    assert live.path.exists() and len(live) == keys.count(done)
     other = next(k for k in keys if k != done)
     on_point(0, {"key": other, "result": {"distance_rec": 0.2}})
     assert len(live) == keys.count(done) + keys.count(other)

@@ -353,7 +353,7 @@ def reproduce(
     """Reproduce a figure of the paper: panels, data, report.md and summary.json.
 
     fig1: correlation densities, duplicate bounds, weight norms, paired traces. fig2: Δ vs α
-    sweeps (resumable: a rerun skips finished points; OUT/store/live.png fills in as it runs).
+    sweeps (resumable: a rerun skips finished points; OUT-live.png fills in as it runs).
 
     \b
     Examples:

@@ -320,21 +320,25 @@ def run(
 
 
 def _live_figure(pts, out: Path, enabled: bool):
-    """``out/store/live.png``: Δ(α) of every finished point (stored ones first), redrawn as the
-    sweep fills in (kept with the resumable store; removed when fig2.png is written); returns the
-    LivePoints and the sweep's ``on_point`` callback (None, None if off)."""
+    """``OUT-live.png`` beside the output folder: Δ(α) of every finished point (stored ones
+    first), redrawn as the sweep fills in, removed when fig2.png is written. It lies outside the
+    folder so that it can be watched while the folder itself is still being staged (and an
+    interrupted sweep leaves it as the picture of what was done). Returns the LivePoints and the
+    sweep's ``on_point`` callback (None, None if off)."""
     if not enabled:
         return None, None
+    from .. import io as io_mod
     from ..live import LivePoints
     from ..models.feedforward import feedforward_line
     from ..sweep import SweepStore, point_key
 
+    final = getattr(io_mod, "final_path", Path)(out)  # where a staged folder will be
     phi, tau = RunConfig().phi(), RunConfig().tau
     curves: dict[str, list] = {}
     for pt in pts:
         curves.setdefault(point_key(point, pt["config"], STORE_SALT), []).append(pt)
     live = LivePoints(
-        out / "store" / "live.png",
+        final.parent / f"{final.name}-live.png",
         xlabel="load α = p/N",
         ylabel="Δ$_N^{rec}$ (one seed per point)",
         title="Fig. 2 sweep",
@@ -354,9 +358,7 @@ def _live_figure(pts, out: Path, enabled: bool):
             add(key, rec["result"], redraw=False)
     if len(live):
         live.flush()
-    from ..io import final_path  # the output folder's path, also while it is staged
-
-    print(f"live figure: {final_path(live.path)} (redrawn as points finish)", file=sys.stderr)
+    print(f"live figure: {live.path} (redrawn as points finish)", file=sys.stderr)
     return live, lambda _i, rec: add(rec["key"], rec["result"])
 
 
