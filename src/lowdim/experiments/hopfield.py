@@ -573,6 +573,7 @@ def _plot_bifurcation(res, sc, plt):
         )
     axes[0].set_ylabel("stationary overlap m")
     axes[0].legend(fontsize=7, loc="lower right")
+    axes[1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
 
