@@ -420,7 +420,9 @@ class Program:
         # inputs
         ins = []
         for e in self.inputs:
-            inp, d = e[2], {}
+            # the arrays come from ``net``, not from the network this program was built from:
+            # programs are equal (and share compiled code) across networks of equal shapes
+            inp, d = net.inputs[e[1]], {}
             if e[0] == "term":
                 kind = e[3]["kind"]
                 if kind == "array":
