@@ -117,3 +117,41 @@ def test_export_errors_say_what_to_do(tmp_path):
         export_nwb(tmp_path)
     with pytest.raises(ConfigError, match="neither a run folder nor a .nc file"):
         export_nwb(tmp_path / "missing.nc")
+
+
+def test_export_of_any_network_run(tmp_path):
+    """A lowdim.run dataset (a Spikes probe, traces with a networks axis) exports too: units =
+    the probe's neurons with their spike times; (time, network, neuron) traces as (time, 2·n)."""
+    import jax
+    from nwbinspector import Importance, inspect_nwbfile
+
+    n = 400
+    F = np.random.default_rng(0).standard_normal((n, 1))
+    phi = lowdim.transfer(lambda x: 100 * jax.nn.sigmoid(4 * x), max=100.0)
+    net = lowdim.Network(
+        neurons=n,
+        F=F,
+        G=F,
+        scale=2 / (n * 100),
+        tau=0.02,
+        x0=0.3 * F[:, 0],
+        kinds=(lowdim.Rate(phi), lowdim.Poisson(phi)),
+    )
+    probes = {"v": lowdim.Potentials(np.arange(8)), "spikes": lowdim.Spikes(np.arange(8))}
+    ds = lowdim.run(net, lowdim.Grid.of(duration=0.2, dt=1e-3, record_dt=2e-3), probes, seed=0)
+    path = lowdim.to_nwb(ds, tmp_path / "any.nwb")
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        f = io.read()
+        units = f.units.to_dataframe()
+        assert units["neuron"].tolist() == list(range(8))
+        got = sum(len(t) for t in units["spike_times"])
+        assert got == ds.sizes["spikes_event"] > 0
+        v = f.processing["lowdim"]["v"]
+        assert v.data.shape == (ds.sizes["time"], 2 * 8)
+        assert "network (2)" in v.description
+    bad = [
+        m
+        for m in inspect_nwbfile(nwbfile_path=str(path))
+        if m.importance in (Importance.CRITICAL, Importance.BEST_PRACTICE_VIOLATION)
+    ]
+    assert not bad, [(m.check_function_name, m.message) for m in bad]
