@@ -1,0 +1,507 @@
+"""Field models on a ring: the Wilson–Cowan field, its bump attractor, and the same ring as a
+rank-(2K+1) low-rank network (lecture, "Field equation (continuum model)"; MODEL.md §4).
+
+**The field.** Position z ∈ [0, 2π) on a ring (e.g. head direction), potential h(z, t):
+
+    τ ∂h/∂t = −h + R I_ext(z, t) + ∫₀^{2π} (dz′/2π) w(z − z′) F(h(z′, t))              (W1)
+
+with a distance-dependent kernel w (s) and transfer function F (Hz). The measure dz′/2π is the
+density ρ of neurons on the ring, so that a network of N neurons at z_i ~ U[0, 2π) with
+W_ij = (1/N) w(z_i − z_j) has (W1) as its N → ∞ limit; the lecture's plain ∫ dz′ corresponds to
+the kernel w/2π. Units: those of the engine (``lowdim.network``), τ in s, F in Hz, w in s.
+
+**Kernels.** The Mexican hat is a difference of von Mises bumps (:class:`MexicanHat`), short-range
+excitation minus long-range inhibition. Every even kernel is a cosine series
+w(z) = ŵ₀ + Σ_{k≥1} ŵ_k cos kz, and cos k(z − z′) = cos kz cos kz′ + sin kz sin kz′, so keeping
+the modes k ≤ K is a rank-(2K + 1) factorisation W_ij = (1/N) Σ_μ f_μ(z_i) g_μ(z_j) with
+f = (1, cos z, sin z, …, cos Kz, sin Kz) and g = (ŵ₀, ŵ₁ cos z, ŵ₁ sin z, …). The rank-3 ring
+(K = 1, w = w₀ + w₁ cos(z − z′)) is the Mexican hat cut to its first two Fourier modes
+(:func:`truncate`); for the von Mises hat the modes are Bessel functions,
+ŵ₀ = a_e I₀(k_e) e^{−k_e} − a_i I₀(k_i) e^{−k_i}, ŵ_k = 2 [a_e I_k(k_e) e^{−k_e} − a_i I_k(k_i) e^{−k_i}].
+
+**The solver** (:class:`RingField`) discretises z on M equally spaced points; the convolution is
+the trapezoid rule, (1/M) Σ_j w(z_i − z_j) F(h_j), computed as a circular convolution with the FFT
+(O(M log M)); :meth:`RingField.recurrent_direct` is the same sum as a dense matrix (tests). For
+smooth periodic integrands the trapezoid rule converges faster than any power of 1/M: halving
+the spacing changes the solution by amounts that shrink to rounding (measured by
+:func:`grid_convergence`). Time stepping: classical RK4 (the reference, error O(dt⁴)) or the
+engine's exponential step (``scheme="engine"``: h ← e h + (dt/τ) w∗F(h) + (1 − e) R I(k dt),
+e = exp(−dt/τ)), so that a network and its field on the same grid differ only by finite-N terms.
+
+**Drives.** :class:`Cue` (a cosine-shaped input A cos(z − ψ) switched on over [start, stop)) and
+:class:`MovingCue` (ψ(t) = ψ₀ + ω (t − start): the head-direction demo) are in the span of
+(1, cos z, sin z): their :meth:`coefficients` are the network's drive along those loadings.
+
+**Bump measures** (:func:`bump_position`, :func:`bump_width`): the position is the argument of
+the first Fourier mode of the activity F(h); the width is the full width at half maximum of
+F(h) − min F(h), in radians, on a Fourier-interpolated grid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import jax.numpy as jnp
+import numpy as np
+from scipy import special
+
+from ..errors import ConfigError
+from .latent import LatentModel, RingDensity
+
+__all__ = [
+    "MexicanHat",
+    "CosineKernel",
+    "truncate",
+    "RingField",
+    "FieldPath",
+    "Cue",
+    "MovingCue",
+    "Drives",
+    "ring_latent",
+    "ring_loadings",
+    "network_drive",
+    "bump_position",
+    "bump_amplitude",
+    "bump_width",
+    "grid_convergence",
+    "wrap",
+]
+
+#: boundaries of a cue within this many seconds of a grid time count as on the grid (t = k dt
+#: is computed in float32 by the engine)
+_EPS_T = 1e-6
+
+
+def wrap(angle):
+    """Angle(s) wrapped to (−π, π]."""
+    a = np.asarray(angle, np.float64)
+    return np.angle(np.exp(1j * a))
+
+
+# ----------------------------------------------------------------------------- kernels
+@dataclass(frozen=True)
+class MexicanHat:
+    """w(z) = a_e exp(k_e (cos z − 1)) − a_i exp(k_i (cos z − 1)) (s): excitation of width
+    ~1/√k_e minus broader inhibition (k_i < k_e). Periodic by construction."""
+
+    exc: float = 0.579
+    k_exc: float = 3.0
+    inh: float = 0.249
+    k_inh: float = 0.5
+
+    def __call__(self, z):
+        z = np.asarray(z, np.float64)
+        c = np.cos(z) - 1.0
+        return self.exc * np.exp(self.k_exc * c) - self.inh * np.exp(self.k_inh * c)
+
+    def mode(self, k: int) -> float:
+        """ŵ_k of w(z) = ŵ₀ + Σ ŵ_k cos kz (exact, via exponentially scaled Bessel functions)."""
+        v = self.exc * special.ive(k, self.k_exc) - self.inh * special.ive(k, self.k_inh)
+        return float(v if k == 0 else 2.0 * v)
+
+    @classmethod
+    def with_modes(cls, w0: float, w1: float, k_exc: float = 3.0, k_inh: float = 0.5):
+        """The hat with concentrations k_e, k_i whose first two modes are ŵ₀ = w0, ŵ₁ = w1."""
+        A = np.array(
+            [
+                [special.ive(0, k_exc), -special.ive(0, k_inh)],
+                [2 * special.ive(1, k_exc), -2 * special.ive(1, k_inh)],
+            ]
+        )
+        a_e, a_i = np.linalg.solve(A, [w0, w1])
+        if a_e <= 0 or a_i <= 0:
+            raise ConfigError(
+                f"no Mexican hat with k_e = {k_exc}, k_i = {k_inh} has modes ({w0}, {w1}): "
+                "choose other concentrations"
+            )
+        return cls(float(a_e), float(k_exc), float(a_i), float(k_inh))
+
+    def describe(self) -> str:
+        return (
+            f"{self.exc:.4g}·exp({self.k_exc:g}(cos z − 1)) − {self.inh:.4g}·exp({self.k_inh:g}"
+            "(cos z − 1)) s"
+        )
+
+
+@dataclass(frozen=True)
+class CosineKernel:
+    """w(z) = ŵ₀ + Σ_{k=1}^{K} ŵ_k cos kz (s), ``coefficients`` = (ŵ₀, …, ŵ_K): a
+    rank-(2K + 1) connectivity."""
+
+    coefficients: tuple = (-0.02, 0.15)
+
+    def __call__(self, z):
+        z = np.asarray(z, np.float64)
+        out = np.full(z.shape, float(self.coefficients[0]))
+        for k, c in enumerate(self.coefficients[1:], start=1):
+            out = out + c * np.cos(k * z)
+        return out
+
+    def mode(self, k: int) -> float:
+        return float(self.coefficients[k]) if k < len(self.coefficients) else 0.0
+
+    @property
+    def modes(self) -> int:
+        return len(self.coefficients) - 1
+
+    def describe(self) -> str:
+        terms = [f"{self.coefficients[0]:.4g}"] + [
+            f"{c:+.4g} cos {k}z" if k > 1 else f"{c:+.4g} cos z"
+            for k, c in enumerate(self.coefficients[1:], start=1)
+        ]
+        return " ".join(terms) + " s"
+
+
+def truncate(kernel, modes: int = 1) -> CosineKernel:
+    """The kernel cut to its Fourier modes k ≤ ``modes`` (rank 2·modes + 1)."""
+    return CosineKernel(tuple(kernel.mode(k) for k in range(int(modes) + 1)))
+
+
+# ----------------------------------------------------------------------------- drives
+@dataclass(frozen=True)
+class Cue:
+    """I(z, t) = offset + amplitude · cos(z − angle) for start ≤ t < stop (else 0).
+
+    Boundaries within 1 µs of a grid time count as on it (the engine computes t = k dt in
+    float32)."""
+
+    amplitude: float
+    angle: float = 0.0
+    start: float = 0.0
+    stop: float = math.inf
+    offset: float = 0.0
+
+    def _on(self, t, xp):
+        return ((t >= self.start - _EPS_T) & (t < self.stop - _EPS_T)) * 1.0
+
+    def angle_at(self, t, xp=np):
+        return self.angle + 0.0 * t
+
+    def coefficients(self, t, xp=np):
+        """(c₀, c_cos, c_sin) with I(z, t) = c₀ + c_cos cos z + c_sin sin z."""
+        on = self._on(t, xp)
+        a = self.angle_at(t, xp)
+        A = self.amplitude * on
+        return xp.stack([self.offset * on, A * xp.cos(a), A * xp.sin(a)])
+
+    def __call__(self, t, z):
+        c = self.coefficients(t)
+        return c[0] + c[1] * np.cos(z) + c[2] * np.sin(z)
+
+
+@dataclass(frozen=True)
+class MovingCue(Cue):
+    """A cue whose angle turns at ``speed`` rad/s: ψ(t) = angle + speed (t − start)."""
+
+    speed: float = 0.0
+
+    def angle_at(self, t, xp=np):
+        return self.angle + self.speed * (t - self.start)
+
+
+@dataclass(frozen=True)
+class Drives:
+    """The sum of several cues (each a :class:`Cue`)."""
+
+    cues: tuple
+
+    def coefficients(self, t, xp=np):
+        out = self.cues[0].coefficients(t, xp)
+        for c in self.cues[1:]:
+            out = out + c.coefficients(t, xp)
+        return out
+
+    def __call__(self, t, z):
+        c = self.coefficients(t)
+        return c[0] + c[1] * np.cos(z) + c[2] * np.sin(z)
+
+
+@dataclass(frozen=True)
+class _JaxCoefficients:
+    """t ↦ the drive's coefficients along the first ``width`` loadings (JAX, for lowdim.Drive)."""
+
+    drive: object
+    width: int
+
+    def __call__(self, t):
+        c = self.drive.coefficients(t, jnp)
+        if self.width > 3:
+            c = jnp.concatenate([c, jnp.zeros(self.width - 3, c.dtype)])
+        return c
+
+
+# ----------------------------------------------------------------------------- the field
+@dataclass(frozen=True)
+class FieldPath:
+    """A field trajectory: ``t`` (T,) s, ``z`` (M,) rad, ``h`` (T, M)."""
+
+    t: np.ndarray
+    z: np.ndarray
+    h: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class RingField:
+    """The Wilson–Cowan field (W1) on M grid points (module docstring).
+
+    ``kernel``: w(z) in s (callable on NumPy angles); ``phi``: a lowdim transfer function (its
+    float64 ``numpy`` method is used); ``tau`` (s), ``R`` (input gain), ``points`` = M.
+    """
+
+    kernel: object
+    phi: object
+    tau: float = 0.01
+    points: int = 256
+    R: float = 1.0
+
+    def __post_init__(self):
+        if not isinstance(self.points, int) or self.points < 4:
+            raise ConfigError(f"points must be an integer ≥ 4, got {self.points!r}")
+        if not self.tau > 0:
+            raise ConfigError(f"tau must be > 0 s, got {self.tau!r}")
+
+    @cached_property
+    def z(self) -> np.ndarray:
+        return 2.0 * math.pi * np.arange(self.points) / self.points
+
+    @cached_property
+    def _w_hat(self) -> np.ndarray:
+        return np.fft.rfft(self.kernel(self.z)) / self.points
+
+    def F(self, h):
+        return self.phi.numpy(h)
+
+    def recurrent(self, h) -> np.ndarray:
+        """(1/M) Σ_j w(z_i − z_j) F(h_j) for h (..., M), by FFT."""
+        return np.fft.irfft(self._w_hat * np.fft.rfft(self.F(h), axis=-1), n=self.points, axis=-1)
+
+    def recurrent_direct(self, h) -> np.ndarray:
+        """The same sum with the dense M × M matrix (O(M²); a check of the FFT path)."""
+        W = self.kernel(self.z[:, None] - self.z[None, :]) / self.points
+        return np.asarray(self.F(h)) @ W.T
+
+    def rhs(self, h, t, drive=None) -> np.ndarray:
+        """∂h/∂t (1/s) of (W1)."""
+        v = -h + self.recurrent(h)
+        if drive is not None:
+            v = v + self.R * drive(t, self.z)
+        return v / self.tau
+
+    def solve(
+        self,
+        duration: float,
+        dt: float,
+        h0=None,
+        drive=None,
+        record_dt: float | None = None,
+        scheme: str = "rk4",
+    ) -> FieldPath:
+        """Integrate (W1) from h0 (M,) (None: 0) for ``duration`` s with step ``dt``.
+
+        ``drive``: a callable (t, z) ↦ I_ext (M,) (e.g. :class:`Cue`, :class:`MovingCue`).
+        ``scheme``: "rk4" (the drive evaluated at the substep times) or "engine" (the
+        engine's exponential step, the drive held at I(k dt) over step k). Records at the end of
+        each record interval (t = (r + 1) · record_dt), like the engine's "sample" probes.
+        """
+        if scheme not in ("rk4", "engine"):
+            raise ConfigError(f"unknown scheme {scheme!r}; choose 'rk4' or 'engine'")
+        steps = int(round(duration / dt))
+        every = 1 if record_dt is None else int(round(record_dt / dt))
+        if steps < 1 or every < 1 or steps % every or abs(steps * dt - duration) > 1e-9:
+            raise ConfigError(
+                "duration must be a whole number of record intervals, each a whole number of dt"
+            )
+        h = np.zeros(self.points) if h0 is None else np.array(h0, np.float64)
+        if h.shape != (self.points,):
+            raise ConfigError(f"h0 must have shape ({self.points},), got {h.shape}")
+        out = np.empty((steps // every, self.points))
+        e = math.exp(-dt / self.tau)
+        for k in range(steps):
+            t = k * dt
+            if scheme == "rk4":
+                a = self.rhs(h, t, drive)
+                b = self.rhs(h + 0.5 * dt * a, t + 0.5 * dt, drive)
+                c = self.rhs(h + 0.5 * dt * b, t + 0.5 * dt, drive)
+                d = self.rhs(h + dt * c, t + dt, drive)
+                h = h + (dt / 6.0) * (a + 2 * b + 2 * c + d)
+            else:
+                new = e * h + (dt / self.tau) * self.recurrent(h)
+                if drive is not None:
+                    new = new + (1.0 - e) * self.R * drive(t, self.z)
+                h = new
+            if (k + 1) % every == 0:
+                out[(k + 1) // every - 1] = h
+        t_rec = dt * every * np.arange(1, steps // every + 1)
+        return FieldPath(t=t_rec, z=self.z.copy(), h=out)
+
+    # -- stationary and travelling bumps
+    def _dF(self, h):
+        """F′(h) by a central difference (step 1e-5; relative error ~1e-10)."""
+        d = 1e-5
+        return (self.F(h + d) - self.F(h - d)) / (2 * d)
+
+    @cached_property
+    def _W(self) -> np.ndarray:
+        return self.kernel(self.z[:, None] - self.z[None, :]) / self.points
+
+    def stationary_bump(self, h_guess) -> np.ndarray:
+        """The even stationary bump centred at z = 0: the root of −H + w∗F(H) = 0 among even
+        H (cosine series; the rotation mode is excluded so Newton's matrix is regular).
+        ``h_guess``: (M,) a bump centred near 0 (e.g. the end of a simulation, recentred)."""
+        from scipy.optimize import root
+
+        M = self.points
+        K = M // 2 + 1
+        C = np.cos(np.outer(self.z, np.arange(K)))  # (M, K) even basis
+        Cp = np.linalg.pinv(C)
+        a0 = Cp @ np.asarray(h_guess, np.float64)
+
+        def res(a):
+            H = C @ a
+            return Cp @ (-H + self.recurrent(H))
+
+        def jac(a):
+            H = C @ a
+            return Cp @ (-C + (self._W * self._dF(H)[None, :]) @ C)
+
+        sol = root(res, a0, jac=jac, method="hybr", tol=1e-13)
+        H = C @ sol.x
+        if np.max(np.abs(-H + self.recurrent(H))) > 1e-8:
+            raise ConfigError("no stationary bump found near the guess; start from a bump")
+        return H
+
+    def travelling_bump(self, cue: MovingCue, h_guess) -> np.ndarray | None:
+        """H(ζ) with h(z, t) = H(z − ψ(t)) for a cue moving at ω = ``cue.speed``: the root of
+        −τ ω H′ = −H + w∗F(H) + R A cos ζ (spectral derivative), or None when Newton finds
+        none near the guess (beyond the fastest speed the bump can follow)."""
+        from scipy.optimize import root
+
+        M = self.points
+        k = np.fft.rfftfreq(M, d=1.0 / M)
+        drive = self.R * cue.amplitude * np.cos(self.z) + self.R * cue.offset
+        om = cue.speed
+        # the spectral derivative as a matrix (Nyquist mode dropped, as irfft does)
+        Dm = np.fft.irfft(1j * k[:, None] * np.fft.rfft(np.eye(M), axis=0), n=M, axis=0)
+
+        def res(H):
+            return self.tau * om * (Dm @ H) - H + self.recurrent(H) + drive
+
+        def jac(H):
+            return self.tau * om * Dm - np.eye(M) + self._W * self._dF(H)[None, :]
+
+        sol = root(res, np.asarray(h_guess, np.float64), jac=jac, method="hybr", tol=1e-13)
+        if not np.all(np.isfinite(sol.x)) or np.max(np.abs(res(sol.x))) > 1e-7:
+            return None
+        return sol.x
+
+
+def grid_convergence(make_field, points, duration, dt, h0_fn=None, drive=None) -> dict:
+    """Solve the same problem on grids of M = ``points`` (each twice the previous) and return
+    the max-norm change of h at the final time between successive grids, on the coarser grid's
+    points, and the change of the bump width: the spatial discretisation error, measured."""
+    sols = {}
+    for M in points:
+        fld = make_field(M)
+        h0 = None if h0_fn is None else h0_fn(fld.z)
+        sols[M] = fld.solve(duration, dt, h0=h0, drive=drive, record_dt=duration)
+    diffs, widths = {}, {}
+    for M in points:
+        fld = make_field(M)
+        widths[M] = bump_width(fld.F(sols[M].h[-1]))
+    for a, b in zip(points[:-1], points[1:], strict=True):
+        ratio = b // a
+        ha, hb = sols[a].h[-1], sols[b].h[-1][::ratio]
+        diffs[f"{a}->{b}"] = float(np.max(np.abs(ha - hb)))
+    return {"max_change": diffs, "width": {str(k): v for k, v in widths.items()}}
+
+
+# ----------------------------------------------------------------------------- bump measures
+def bump_position(rates) -> np.ndarray:
+    """Angle (rad) of the first Fourier mode of the activity (..., M) on the uniform grid."""
+    r = np.asarray(rates, np.float64)
+    M = r.shape[-1]
+    z = 2.0 * math.pi * np.arange(M) / M
+    return np.angle(r @ np.exp(1j * z))
+
+
+def bump_amplitude(rates) -> np.ndarray:
+    """|(1/M) Σ_j r_j e^{i z_j}| (Hz): zero for a uniform state."""
+    r = np.asarray(rates, np.float64)
+    M = r.shape[-1]
+    z = 2.0 * math.pi * np.arange(M) / M
+    return np.abs(r @ np.exp(1j * z)) / M
+
+
+def bump_width(rates, upsample: int = 16) -> float:
+    """Full width at half maximum (rad) of r − min r for a single bump r (M,) on the uniform
+    grid, measured on the Fourier interpolation to ``upsample`` × M points (nan if flat)."""
+    r = np.asarray(rates, np.float64)
+    M = r.shape[-1]
+    spec = np.fft.rfft(r)
+    fine = np.fft.irfft(spec, n=M * upsample) * upsample
+    lo, hi = fine.min(), fine.max()
+    if hi - lo < 1e-9 * max(1.0, abs(hi)):
+        return float("nan")
+    return float(2.0 * math.pi * np.mean(fine > lo + 0.5 * (hi - lo)))
+
+
+# ----------------------------------------------------------------------------- the network
+@dataclass(frozen=True)
+class _RingF:
+    modes: int
+
+    def __call__(self, z):
+        cols = [jnp.ones_like(z)]
+        for k in range(1, self.modes + 1):
+            cols += [jnp.cos(k * z), jnp.sin(k * z)]
+        return jnp.concatenate(cols, axis=-1)
+
+
+@dataclass(frozen=True)
+class _RingG:
+    coefficients: tuple
+
+    def __call__(self, z):
+        c = self.coefficients
+        cols = [c[0] * jnp.ones_like(z)]
+        for k in range(1, len(c)):
+            cols += [c[k] * jnp.cos(k * z), c[k] * jnp.sin(k * z)]
+        return jnp.concatenate(cols, axis=-1)
+
+
+def ring_loadings(z, kernel: CosineKernel) -> tuple[np.ndarray, np.ndarray]:
+    """F (N, 2K+1) = (1, cos z, sin z, …) and G = (ŵ₀, ŵ₁ cos z, ŵ₁ sin z, …) at angles z (N,),
+    so that (1/N) F Gᵀ = (1/N) w(z_i − z_j)."""
+    z = np.asarray(z, np.float64).reshape(-1, 1)
+    cols_f, cols_g = [np.ones_like(z)], [kernel.mode(0) * np.ones_like(z)]
+    for k in range(1, kernel.modes + 1):
+        cols_f += [np.cos(k * z), np.sin(k * z)]
+        cols_g += [kernel.mode(k) * np.cos(k * z), kernel.mode(k) * np.sin(k * z)]
+    return np.concatenate(cols_f, axis=1), np.concatenate(cols_g, axis=1)
+
+
+def ring_latent(kernel: CosineKernel, phi, tau: float = 0.01, points: int = 256) -> LatentModel:
+    """The ring with a cosine kernel as a :class:`~lowdim.models.latent.LatentModel`: z ~ U[0, 2π),
+    f = (1, cos z, sin z, …), g = (ŵ₀, ŵ₁ cos z, …); its κ equations (L1) with the ring
+    quadrature of ``points`` nodes are the field (W1) restricted to the span of f, and
+    :meth:`~lowdim.models.latent.LatentModel.network` is the rank-(2K+1) network of N neurons
+    (W_ij = (1/N) w(z_i − z_j)). Drives: pass ``network_drive(cue, kernel)`` as its drive."""
+    if not isinstance(kernel, CosineKernel):
+        raise ConfigError("the ring network needs a CosineKernel: use truncate(kernel, modes)")
+    return LatentModel(
+        f=_RingF(kernel.modes),
+        g=_RingG(tuple(float(c) for c in kernel.coefficients)),
+        phi=phi,
+        density=RingDensity(),
+        tau=tau,
+        order=points,
+        name=f"ring-rank{2 * kernel.modes + 1}",
+    )
+
+
+def network_drive(drive, kernel: CosineKernel):
+    """A cue as basis coefficients for :meth:`LatentModel.network` / ``integrate``: a JAX
+    function t ↦ (2K+1,) (the cue's (c₀, c_cos, c_sin), zeros for the higher modes)."""
+    return _JaxCoefficients(drive, 2 * kernel.modes + 1)
