@@ -39,6 +39,8 @@ grid of step dt_f is multiplied by ``grid_factor(dt, dt_f, τ)`` = [(dt/τ)/(1 �
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
 import time
@@ -291,7 +293,6 @@ def train(
     from it — after an interruption, or to train longer — with the same numbers as an
     uninterrupted run (trial batches and noise are keyed by the step index).
     """
-    import optax
 
     from ..engine import Progress
 
@@ -319,25 +320,10 @@ def train(
         losses = list(arrays["losses"])
         accs = list(arrays["accuracies"])
         start, seconds = int(meta["step"]), float(meta["seconds"])
-    data_key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 11)
-    task = cfg.task
+    step_cfg = dataclasses.replace(cfg, train_steps=0)  # one compiled step for every length
 
-    @jax.jit
     def step(params, state, k):
-        kk = jax.random.fold_in(data_key, k)
-        trials = task.sample(jax.random.fold_in(kk, 0), cfg.batch)
-        noise_key = jax.random.fold_in(kk, 1)
-
-        def f(p):
-            z = readout_on_task_grid(p, cfg, trials["u"], noise_key)
-            err = (z - trials["target"]) ** 2 * trials["mask"]
-            return jnp.sum(err) / jnp.sum(trials["mask"]), z
-
-        (loss, z), grads = jax.value_and_grad(f, has_aux=True)(params)
-        updates, state = opt.update(grads, state, params)
-        params = optax.apply_updates(params, updates)
-        acc = jnp.mean(decisions(z, task) == trials["choice"])
-        return params, state, loss, acc
+        return _train_step(params, state, k, step_cfg)
 
     def save(k):
         arrays = {f"params/{n}": v for n, v in ckpt._leaves(params).items()}
@@ -375,6 +361,28 @@ def train(
         "accuracies": np.asarray(accs),
         "seconds": seconds,
     }
+
+
+@functools.partial(jax.jit, static_argnames=("cfg",))
+def _train_step(params, state, k, cfg: TrainConfig):
+    """One Adam step on the batch of step ``k`` (trials and noise keyed by k)."""
+    import optax
+
+    task = cfg.task
+    kk = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 11), k)
+    trials = task.sample(jax.random.fold_in(kk, 0), cfg.batch)
+    noise_key = jax.random.fold_in(kk, 1)
+
+    def f(p):
+        z = readout_on_task_grid(p, cfg, trials["u"], noise_key)
+        err = (z - trials["target"]) ** 2 * trials["mask"]
+        return jnp.sum(err) / jnp.sum(trials["mask"]), z
+
+    (loss, z), grads = jax.value_and_grad(f, has_aux=True)(params)
+    updates, state = _optimizer(cfg).update(grads, state, params)
+    params = optax.apply_updates(params, updates)
+    acc = jnp.mean(decisions(z, task) == trials["choice"])
+    return params, state, loss, acc
 
 
 def _sub(arrays: dict, prefix: str) -> dict:
