@@ -409,6 +409,7 @@ def test_config_of_a_foreign_dataset_is_a_config_error(attrs):
         ({"rank": 5, "load": 0.0027, "neurons": 2000}, "disagree"),
         ({"duration": 1e6}, "2³¹ − 1 steps"),
         ({"tile_rows": 1000}, "--tile-rows 1024"),
+        ({"input": "step", "step_start": 0.00016}, "step_start = 0.0002"),  # was moved to the grid
     ],
 )
 def test_no_silent_change(changes, words):

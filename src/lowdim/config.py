@@ -326,11 +326,20 @@ class RunConfig:
                 "input_fraction leaves one population empty; choose a value nearer 0.5"
             )
         _choice(self.input, INPUTS, "input")
-        if self.input == "step" and not self.step_stop > self.step_start:
-            raise ConfigError(
-                f"the step input is on for step_start ≤ t < step_stop, but step_stop = "
-                f"{self.step_stop} ≤ step_start = {self.step_start}; set step_stop later"
-            )
+        if self.input == "step":
+            if not self.step_stop > self.step_start:
+                raise ConfigError(
+                    f"the step input is on for step_start ≤ t < step_stop, but step_stop = "
+                    f"{self.step_stop} ≤ step_start = {self.step_start}; set step_stop later"
+                )
+            for name in ("step_start", "step_stop"):  # the step switches on the time grid
+                v = getattr(self, name)
+                k = v / self.dt
+                if math.isfinite(v) and abs(k - round(k)) > 1e-9 * max(1.0, k):
+                    raise ConfigError(
+                        f"{name} = {v:g} s is not a whole number of steps of dt = {self.dt:g} "
+                        f"s; choose {name} = {_g(round(k) * self.dt)}"
+                    )
         _choice(self.noise_time_unit, TIME_UNITS, "noise_time_unit")
         _choice(self.networks, NETWORKS, "networks")
         _choice(self.topology, TOPOLOGIES, "topology")
