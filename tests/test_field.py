@@ -175,8 +175,8 @@ def test_rank3_network_on_equally_spaced_angles_equals_the_field():
     F, G = ring_loadings(z, COS)
     model = ring_latent(COS, PHI)
     dt = 2e-4
-    grid = lowdim.Grid.of(0.2, dt, 2e-3)
-    u = sample_drive(network_drive(Cue(1.0, 1.2, 0.0, 0.1), COS), dt, grid.steps)
+    grid = lowdim.Grid.of(0.12, dt, 2e-3)
+    u = sample_drive(network_drive(Cue(1.0, 1.2, 0.0, 0.08), COS), dt, grid.steps)
     net = lowdim.Network(
         neurons=N,
         F=F,
@@ -201,7 +201,7 @@ def test_rank3_network_bump_matches_the_field_within_the_sqrt_n_tolerance():
     negligible probability. The position must agree within 4 × its own predicted RMS too."""
     model = ring_latent(COS, PHI)
     N, dt = 20_000, 2e-4
-    grid = lowdim.Grid.of(0.15, dt, 2e-3)
+    grid = lowdim.Grid.of(0.12, dt, 2e-3)
     u = sample_drive(network_drive(Cue(1.0, 1.2, 0.0, 0.1), COS), dt, grid.steps)
     ref = model.integrate(np.zeros(3), dt, grid.steps, grid.record_every, drive=u)
     th = model.finite_n_theory(np.zeros(3), dt, grid.steps, grid.record_every, drive=u)

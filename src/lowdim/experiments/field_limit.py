@@ -392,7 +392,7 @@ def _report(sc, s, fits) -> str:
         "",
         "From u(0) = 0 the fields are u^P(t, y) = y·K^P(t) with τ dK^in = (−K^in + m) dt + "
         "(σ/√p) dB, τ dK^rec = (−K^rec + m) dt, m_μ = (1/c) Σ_Q f_Q E[(φ(z_μ) − a) φ(z·K^Q)] "
-        "(a 2-D rule: trapezoid in z·K/‖K‖ × Gauss–Hermite, 481 × 48 nodes), integrated with the engine's step on the engine's "
+        "(a 2-D rule: trapezoid in z·K/‖K‖ × Gauss–Hermite, 481 × 64 nodes), integrated with the engine's step on the engine's "
         f"grid (dt = {sc['dt'] * 1e3:g} ms) with the engine's own increments of B "
         f"(input seed {s['input_seed']}, the same for every run below). Duration "
         f"{sc['duration']:g} s, records every {sc['record_dt'] * 1e3:g} ms. Wall time "

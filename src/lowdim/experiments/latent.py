@@ -400,8 +400,8 @@ def _report(sc, s) -> str:
         f"φ(x) = r_max (1 + tanh x)/2, r_max = {P['rmax']:g} Hz, τ = {P['tau'] * 1e3:g} ms, "
         f"J = {P['J']}. In the engine's units (τ dx/dt = −x + W φ(x) + I) the κ equations are "
         "τ dκ_μ/dt = −κ_μ + ∫ ρ g_μ φ(f·κ) dz + I_μ(t) = −κ + J κ E[sech²(κ·z)] + I (Stein's "
-        "lemma; the lecture's dκ/dt = −κ/τ + ∫… has W/τ for our W). Quadrature: Gauss–Hermite "
-        "60 × 60.",
+        "lemma; the lecture's dκ/dt = −κ/τ + ∫… has W/τ for our W). Quadrature: the "
+        "Gaussian-weighted trapezoid rule, 121 × 121 points on [−8, 8]².",
         "",
         f"Protocol: κ(0) = {P['kappa0']}, input I = {P['pulse']} (in the basis f) for "
         f"{P['pulse_start']:g} ≤ t < {P['pulse_stop']:g} s; {sc['duration']:g} s, "

@@ -109,11 +109,11 @@ class PaperField:
     input_fraction: float = 0.5
     sigma: float = 0.5
     time_unit: float = 1.0
-    order: int = 48
+    order: int = 64
     points: int = 481
 
     @classmethod
-    def of(cls, cfg, order: int = 48, points: int = 481) -> PaperField:
+    def of(cls, cfg, order: int = 64, points: int = 481) -> PaperField:
         """The field limit of the run ``cfg`` (a RunConfig)."""
         cfg = cfg.validated()
         if cfg.topology != "recurrent" or cfg.input != "white_noise" or cfg.membrane_noise:
