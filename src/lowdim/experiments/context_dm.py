@@ -466,15 +466,26 @@ def mx_labels(rank):
 
 
 def _fig_traces(z_small, z_large, n_small, n_large, task, tr):
+    """Readouts of paired RNN/SNN on trials of the weakest relevant evidence, both choices."""
     t = (np.arange(z_small.shape[1]) + 1) * task.dt
+    ctx = np.asarray(tr["context"])
+    rel = np.abs(np.where(ctx == 1, np.asarray(tr["coh_b"]), np.asarray(tr["coh_a"])))
+    ch = np.asarray(tr["choice"])
+    weak = rel == rel.min()
+    pick = np.concatenate(
+        [np.flatnonzero(weak & (ch > 0))[:3], np.flatnonzero(weak & (ch < 0))[:3]]
+    )
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     for ax, z, n in ((axes[0], z_small, n_small), (axes[1], z_large, n_large)):
-        for i in range(min(6, z.shape[0])):
-            ax.plot(t, z[i, :, 0], color=f"C{i}", lw=1.2)
-            ax.plot(t, z[i, :, 1], color=f"C{i}", lw=0.8, ls="--")
-        ax.set_title(f"N = {n:,}: readout z, RNN (solid) and SNN (dashed)", fontsize=8)
+        for j, i in enumerate(pick):
+            ax.plot(t, z[i, :, 0], color=f"C{j}", lw=1.2)
+            ax.plot(t, z[i, :, 1], color=f"C{j}", lw=0.8, ls="--")
+        a, b = task.epochs()["stimulus"]
+        ax.axvspan(a * task.dt, b * task.dt, color="0.93", zorder=0)
+        ax.axhline(0, color="0.7", lw=0.8)
+        ax.set_title(f"N = {n:,}: RNN (solid), SNN (dashed)", fontsize=9)
         ax.set_xlabel("time (s)")
-    axes[0].set_ylabel("z")
+    axes[0].set_ylabel("readout z (weakest evidence, both choices)")
     fig.tight_layout()
     return fig
 
