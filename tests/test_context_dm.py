@@ -2,6 +2,7 @@
 mixtures over loadings, resampled spiking twins (issue 11)."""
 
 import math
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -315,3 +316,31 @@ def test_trained_network_resampled_from_its_mixture(tmp_path):
     assert ag[top] >= ag["1000"] or ag[top] == 1.0
     d = s["distance_by_n"]
     assert d[top] < d["1000"] / 5  # 1/√N: a factor 10 from 10³ to 10⁵
+
+
+def test_intervals_and_bad_lecture_options():
+    """Wilson interval equals SciPy's; the pooled interval covers the bootstrap one and stays
+    open when every outcome is the same; bad options are ConfigErrors before any work."""
+    from lowdim.experiments import context_dm as exp
+
+    for k, n in ((0, 20), (7, 20), (144, 144)):
+        ref = stats.binomtest(k, n).proportion_ci(method="wilson")
+        np.testing.assert_allclose(exp.wilson(k, n), (ref.low, ref.high), atol=1e-9)
+    allright = np.ones((1, 144), bool)
+    lo, hi = exp.interval(allright)
+    assert (
+        hi == 1.0 and abs(lo - stats.binomtest(144, 144).proportion_ci(method="wilson").low) < 1e-9
+    )
+    mixed = np.random.default_rng(0).random((3, 100)) < 0.9
+    b, i = exp.bootstrap_ci(mixed), exp.interval(mixed)
+    assert i[0] <= b[0] < mixed.mean() < b[1] <= i[1]
+    for kw, match in (
+        ({"rank": 4}, "rank"),
+        ({"loadings": "disk"}, "loadings"),
+        ({"components": 5}, "components"),
+        ({"substeps": 1}, "substeps"),
+    ):
+        with pytest.raises(lowdim.ConfigError, match=match):
+            exp.run("small", Path("unused"), progress=False, **kw)
+    with pytest.raises(lowdim.ConfigError, match="scale"):
+        exp.run("huge", Path("unused"), progress=False)
