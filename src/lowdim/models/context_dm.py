@@ -4,7 +4,7 @@
 φ(x) = r_max (1 + tanh x)/2, ψ = φ/r_max ∈ [0, 1]) is a :class:`lowdim.Network` run by
 :func:`lowdim.solve` (paper Eq. 2 with a drive):
 
-    τ dx_i/dt = −x_i + Σ_μ F_iμ κ̇-input m_μ + Σ_c U_ic u_c(t),   m = (1/N) Σ_j G_j ψ(x_j),
+    τ dx_i/dt = −x_i + Σ_μ F_iμ m_μ + Σ_c U_ic u_c(t),   m_μ = (1/N) Σ_j G_jμ ψ(x_j),
     z(t) = (1/N) Σ_j W_out,j ψ(x_j)
 
 i.e. W = s F Gᵀ with s = 1/(N r_max) (seconds: φ is in Hz) and readout vectors W_out/(N r_max).
