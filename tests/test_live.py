@@ -66,3 +66,24 @@ def test_fig2_live_figure_starts_from_the_store_and_adds_each_point(tmp_path):
     assert fig2._live_figure(pts, tmp_path, enabled=False) == (None, None)
     with pytest.raises(KeyError):
         on_point(1, {"key": other, "result": {}})
+
+
+def test_live_traces_follow_a_simulation_chunk_by_chunk(tmp_path):
+    """simulate's on_chunk feeds LiveTraces: every chunk is kept in order (the records it holds
+    equal the run's), a file appears only after start_after seconds."""
+    import lowdim
+    from lowdim.live import LiveTraces
+
+    cfg = lowdim.RunConfig(neurons=1000, rank=4, duration=0.2, burn_in=0.05, seed=3)
+    rec_dt = cfg.steps_per_record * cfg.dt
+    live = LiveTraces(tmp_path / "a.png", rec_dt, cfg.duration, n=3, every=0, start_after=0)
+    late = LiveTraces(tmp_path / "b.png", rec_dt, cfg.duration, start_after=3600)
+
+    def both(rec, first):
+        live(rec, first)
+        late(rec, first)
+
+    ds = lowdim.simulate(cfg, on_chunk=both, checkpoint_steps=500)  # 4 chunks of 500 steps
+    assert live.records == ds.sizes["time"] and live.figure.redraws == 4
+    np.testing.assert_array_equal(np.concatenate(live.chunks["h"]), ds.h.values[:, :3])
+    assert (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()

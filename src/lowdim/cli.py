@@ -97,9 +97,19 @@ def _run_config(
     check_memory(cfg)
     _check_cost(cfg, out, checkpoint)
     t0 = time.perf_counter()
+    live = _live_traces(out, cfg) if progress else None  # OUT-live.png while it runs
     with staged_output(out, keep=keep, overwrite=overwrite) as tmp:
-        ds = simulate(cfg, connectivity, progress=progress, checkpoint=checkpoint, **run_options)
+        ds = simulate(
+            cfg,
+            connectivity,
+            progress=progress,
+            checkpoint=checkpoint,
+            on_chunk=live,
+            **run_options,
+        )
         summary = write_run(tmp, ds, connectivity, figure)
+    if live is not None:
+        live.figure.remove()  # traces.png is the finished picture
     _print_summary(summary, title)
     console.print(f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else ""))
     _html_report(out, t0)
@@ -537,6 +547,12 @@ def _html_report(out: Path, t0: float) -> None:
     from .cli_extra import html_report  # out/index.html (lowdim.report)
 
     html_report(out, t0)
+
+
+def _live_traces(out: Path, cfg):
+    from .cli_extra import live_traces  # OUT-live.png while a run works (lowdim.live)
+
+    return live_traces(out, cfg)
 
 
 def _did_you_mean(word: str, choices) -> str:

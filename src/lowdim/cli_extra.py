@@ -16,7 +16,7 @@ import typer
 from .cli import app, console
 from .errors import ConfigError
 
-__all__ = ["did_you_mean", "html_report", "cli_reference_markdown"]
+__all__ = ["did_you_mean", "html_report", "cli_reference_markdown", "live_traces"]
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -35,6 +35,17 @@ def html_report(out: Path, t0: float | None = None) -> None:
     path = report_after_run(out, wall_seconds=wall, command=["lowdim", *sys.argv[1:]])
     if path is not None:
         console.print(f"report: {path}")
+
+
+def live_traces(out: Path, cfg):
+    """The live figure of a paired run into ``out``: ``OUT-live.png`` beside the folder (it is
+    drawn after 10 s of wall time, redrawn every 5 s, and removed when the run has finished)."""
+    from .live import LiveTraces
+
+    out = Path(out)
+    return LiveTraces(
+        out.parent / f"{out.name}-live.png", cfg.steps_per_record * cfg.dt, cfg.n_steps * cfg.dt
+    )
 
 
 @app.command()

@@ -7,6 +7,9 @@ a final one), so the figure costs nothing measurable next to the run.
 
 - :class:`LivePoints`: points (x, y) grouped in series, e.g. Δ(α) per curve as a Fig. 2 sweep
   finishes its points (``lowdim reproduce fig2`` writes ``OUT/live.png``);
+- :class:`LiveTraces`: the ``on_chunk`` callback of :func:`lowdim.simulate`: SNN and RNN
+  potentials of a few recorded neurons and the population distance |h − x| so far
+  (``lowdim simulate`` writes ``OUT-live.png`` while a run longer than a few seconds works);
 - :class:`LiveFigure`: any figure, drawn by a function of the caller.
 """
 
@@ -17,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["LiveFigure", "LivePoints"]
+__all__ = ["LiveFigure", "LivePoints", "LiveTraces"]
 
 
 class LiveFigure:
@@ -27,16 +30,23 @@ class LiveFigure:
     errors while drawing are reported once on stderr and never stop the run.
     """
 
-    def __init__(self, path: str | Path, draw: Callable, every: float = 2.0):
+    def __init__(
+        self, path: str | Path, draw: Callable, every: float = 2.0, start_after: float = 0.0
+    ):
         self.path, self.draw, self.every = Path(path), draw, float(every)
         self._last = -math.inf
         self._failed = False
+        self._t0 = time.monotonic()
+        self.start_after = float(start_after)
         self.redraws = 0
 
     def update(self, *args, force: bool = False) -> bool:
-        """Redraw if due; return whether the file was written."""
+        """Redraw if due (and, unless forced, not before ``start_after`` seconds since the
+        figure was made: short runs leave no file); return whether the file was written."""
         now = time.monotonic()
         if self._failed or (not force and now - self._last < self.every):
+            return False
+        if not force and now - self._t0 < self.start_after:
             return False
         from .plotting import savefig
 
@@ -139,5 +149,76 @@ class LivePoints:
         ax.set_title(f"{self.title} — {done} so far" if self.title else f"{done} so far")
         if self.series:
             ax.legend(fontsize=7)
+        fig.tight_layout()
+        return fig
+
+
+class LiveTraces:
+    """``on_chunk`` callback of :func:`lowdim.simulate` that redraws ``path`` while the run works:
+    SNN potentials h_i(t) above RNN potentials x_i(t) of up to ``n`` recorded neurons (same
+    colours, as the final traces.png) and the population distance |h − x| (in, rec) so far.
+
+    Args:
+        path: the PNG file.
+        record_dt: seconds per record interval (``RunConfig.steps_per_record · dt``).
+        duration: the run's simulated time (s), for the title.
+        n: number of recorded neurons drawn.
+        every: seconds between redraws.
+        start_after: no file before this many seconds of wall time (a short run leaves none).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        record_dt: float,
+        duration: float,
+        n: int = 5,
+        every: float = 5.0,
+        start_after: float = 10.0,
+    ):
+        self.record_dt, self.duration, self.n = float(record_dt), float(duration), int(n)
+        self.chunks: dict[str, list] = {}
+        self.records = 0
+        self.figure = LiveFigure(path, self._draw, every, start_after)
+
+    @property
+    def path(self) -> Path:
+        return self.figure.path
+
+    def __call__(self, rec: dict, first: int) -> None:
+        import numpy as np
+
+        for key in ("h", "x", "dist"):
+            if key in rec:
+                v = np.asarray(rec[key], dtype=np.float32)
+                self.chunks.setdefault(key, []).append(v[:, : self.n] if key != "dist" else v)
+        self.records = first + next((len(rec[k]) for k in ("h", "x", "dist") if k in rec), 0)
+        if self.figure.update() and self.figure.redraws == 1:
+            import sys
+
+            print(f"live figure: {self.path} (redrawn while the run works)", file=sys.stderr)
+
+    def _draw(self):
+        import numpy as np
+
+        from .plotting import plt
+
+        data = {k: np.concatenate(v) for k, v in self.chunks.items()}
+        rows = 3 if "dist" in data else 2
+        fig, axes = plt.subplots(rows, 1, figsize=(8, 2.2 * rows + 0.6), sharex=True)
+        m = len(next(iter(data.values())))  # records drawn (a resumed run starts later)
+        t = (np.arange(m) + 1 + self.records - m) * self.record_dt  # end of each interval
+        for ax, key, label in ((axes[0], "h", "SNN  h_i(t)"), (axes[1], "x", "RNN  x_i(t)")):
+            if key in data:
+                for i in range(data[key].shape[1]):
+                    ax.plot(t, data[key][:, i], lw=0.8, color=f"C{i % 10}")
+            ax.set_ylabel(label)
+        if "dist" in data:
+            for j, pop in enumerate(("in", "rec")[: data["dist"].shape[1]]):
+                axes[2].plot(t, data["dist"][:, j], lw=1, label=pop)
+            axes[2].set_ylabel("mean |h − x|")
+            axes[2].legend(fontsize=8)
+        axes[-1].set_xlabel("time (s)")
+        axes[0].set_title(f"{t[-1]:.3g} s of {self.duration:.3g} s simulated so far")
         fig.tight_layout()
         return fig
