@@ -15,8 +15,10 @@
    as paired RNN/Poisson SNN on the grid dt/``substeps`` (``twins.png``, ``twins.nc``); finished
    networks are kept in ``store/twins`` (a rerun skips them).
 
-Scales: ``small`` (default; N = 10³, 10⁴, 10⁵), ``paper`` (adds N = 10⁶ and more trials and
-population draws), ``test`` (seconds, for the test suite).
+Scales: ``small`` (default; N = 10³, 10⁴, 10⁵; 144 twin trials; training ≈ 4–5 min and the
+whole run ≈ 20 min on two shared CPU cores, most of it the Poisson twin at N = 10⁵),
+``paper`` (2000 training steps, N up to 10⁶, 288 twin trials, more population draws: hours on
+two CPU cores, meant for a GPU), ``test`` (a minute or two, for the test suite).
 """
 
 from __future__ import annotations
