@@ -277,3 +277,17 @@ def test_ring_networks_converge_like_one_over_sqrt_n():
         f = power_law_fit(xs[name], ys[name])
         assert f["ci"][0] < -0.5 < f["ci"][1], (name, f)
         assert f["ci"][1] < 0, (name, f)
+
+
+@pytest.mark.slow
+def test_lecture_ring_test_scale(tmp_path):
+    """The demo at its test scale writes every file and the summary keys."""
+    import json
+
+    ra.run(scale="test", out=tmp_path / "r", progress=False)
+    js = json.loads((tmp_path / "r" / "summary.json").read_text())
+    for f in js["files"]:
+        assert (tmp_path / "r" / f).exists(), f
+    assert js["bump_persists"] is True
+    assert js["bump_width"] == pytest.approx(js["bump_width_theory"], abs=0.02)
+    assert 0 < js["tracking_lag_theory"] < 1.0

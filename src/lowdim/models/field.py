@@ -19,12 +19,16 @@ f = (1, cos z, sin z, …, cos Kz, sin Kz) and g = (ŵ₀, ŵ₁ cos z, ŵ₁ si
 (:func:`truncate`); for the von Mises hat the modes are Bessel functions,
 ŵ₀ = a_e I₀(k_e) e^{−k_e} − a_i I₀(k_i) e^{−k_i}, ŵ_k = 2 [a_e I_k(k_e) e^{−k_e} − a_i I_k(k_i) e^{−k_i}].
 
+**Linear stability.** With the dz′/2π measure the convolution multiplies Fourier mode 0 by ŵ₀
+and mode k ≥ 1 by ŵ_k/2: around a uniform state h₀, mode k grows at (F′(h₀) λ_k − 1)/τ with
+λ₀ = ŵ₀, λ_k = ŵ_k/2 (the tests check the linear field against this closed form).
+
 **The solver** (:class:`RingField`) discretises z on M equally spaced points; the convolution is
 the trapezoid rule, (1/M) Σ_j w(z_i − z_j) F(h_j), computed as a circular convolution with the FFT
 (O(M log M)); :meth:`RingField.recurrent_direct` is the same sum as a dense matrix (tests). For
 smooth periodic integrands the trapezoid rule converges faster than any power of 1/M: halving
-the spacing changes the solution by amounts that shrink to rounding (measured by
-:func:`grid_convergence`). Time stepping: classical RK4 (the reference, error O(dt⁴)) or the
+the spacing changes the solution by amounts that shrink to rounding (measured in the ring
+lecture, ``lowdim lecture ring``). Time stepping: classical RK4 (the reference, error O(dt⁴)) or the
 engine's exponential step (``scheme="engine"``: h ← e h + (dt/τ) w∗F(h) + (1 − e) R I(k dt),
 e = exp(−dt/τ)), so that a network and its field on the same grid differ only by finite-N terms.
 
@@ -65,7 +69,6 @@ __all__ = [
     "bump_position",
     "bump_amplitude",
     "bump_width",
-    "grid_convergence",
     "wrap",
 ]
 
@@ -395,26 +398,6 @@ class RingField:
         if not np.all(np.isfinite(sol.x)) or np.max(np.abs(res(sol.x))) > 1e-7:
             return None
         return sol.x
-
-
-def grid_convergence(make_field, points, duration, dt, h0_fn=None, drive=None) -> dict:
-    """Solve the same problem on grids of M = ``points`` (each twice the previous) and return
-    the max-norm change of h at the final time between successive grids, on the coarser grid's
-    points, and the change of the bump width: the spatial discretisation error, measured."""
-    sols = {}
-    for M in points:
-        fld = make_field(M)
-        h0 = None if h0_fn is None else h0_fn(fld.z)
-        sols[M] = fld.solve(duration, dt, h0=h0, drive=drive, record_dt=duration)
-    diffs, widths = {}, {}
-    for M in points:
-        fld = make_field(M)
-        widths[M] = bump_width(fld.F(sols[M].h[-1]))
-    for a, b in zip(points[:-1], points[1:], strict=True):
-        ratio = b // a
-        ha, hb = sols[a].h[-1], sols[b].h[-1][::ratio]
-        diffs[f"{a}->{b}"] = float(np.max(np.abs(ha - hb)))
-    return {"max_change": diffs, "width": {str(k): v for k, v in widths.items()}}
 
 
 # ----------------------------------------------------------------------------- bump measures
