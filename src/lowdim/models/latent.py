@@ -264,10 +264,20 @@ class LatentModel:
     def overlaps(self, kappa) -> np.ndarray:
         """m(κ) = ∫ ρ g φ(f·κ) (D,), or (..., D) for a batch of κ (..., D)."""
         k = np.asarray(kappa, np.float64)
+        flat = k.reshape(-1, k.shape[-1])
+        # blocks of κ so that the (block, nodes) intermediate stays ~64 MB
+        block = max(1, int(8e6 // max(1, len(self.quadrature.weights))))
         with float64():
             z, w, fz, gz = self._nodes()
-            out = self._compiled("overlaps")(jnp.asarray(k.reshape(-1, k.shape[-1])), fz, gz, w)
-            return np.asarray(out).reshape(k.shape)
+            fn = self._compiled("overlaps")
+            parts = []
+            for i in range(0, len(flat), block):
+                chunk = flat[i : i + block]
+                if len(chunk) < block and len(flat) > block:  # one compiled shape per model
+                    chunk = np.concatenate([chunk, np.zeros((block - len(chunk), flat.shape[1]))])
+                parts.append(np.asarray(fn(jnp.asarray(chunk), fz, gz, w)))
+            out = np.concatenate(parts)[: len(flat)]
+            return out.reshape(k.shape)
 
     def velocity(self, kappa, drive=0.0) -> np.ndarray:
         """dκ/dt = (−κ + m(κ) + I)/τ (1/s), batched over leading axes of κ."""
