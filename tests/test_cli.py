@@ -145,11 +145,15 @@ def test_unknown_figure():
     assert r.returncode == 2 and "unknown figure" in r.stderr
 
 
-def test_lecture_command_checks_the_system_and_its_options():
+def test_lecture_command_checks_the_system_and_its_options(tmp_path):
     from lowdim.cli import _extra_options
 
     r = run("lecture", "no-such-system")
     assert r.returncode == 2 and "unknown lecture system" in r.stderr
+    # `field` is the field-limit demo: its own check of the scale answers
+    r = run("lecture", "field", "--scale", "huge", "--out", str(tmp_path / "f"))
+    assert r.returncode == 2 and "for the field-limit demo" in r.stderr, r.stderr
+    assert not (tmp_path / "f").exists()
 
     def demo(
         scale="small", out=None, progress=True, seed=0, train_steps: int = 100, fast: bool = False

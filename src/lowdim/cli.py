@@ -479,7 +479,7 @@ def _extra_options(args: list[str], run, what: str) -> dict:
 def lecture(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="which system: see `lowdim lecture list`"),
-    scale: str = typer.Option("small", help="small | paper (see each demo's docs)"),
+    scale: str = typer.Option("small", help="small | large (see each demo's docs)"),
     out: Path = typer.Option(None, help="output folder (default lowdim-out/lecture-NAME)"),
     seed: int = typer.Option(0, help="random seed"),
     overwrite: bool = typer.Option(False, help="replace the results already in --out"),
@@ -494,11 +494,12 @@ def lecture(
     Examples:
       lowdim lecture list
       lowdim lecture hopfield
-      lowdim lecture ring --scale paper --out runs/ring
+      lowdim lecture ring --scale large --out runs/ring
     """
     from . import experiments
 
     have = experiments.available(experiments.LECTURES)
+    name = experiments.LECTURE_ALIASES.get(name, name)
     if name == "list":
         for n in have:
             console.print(n)

@@ -27,6 +27,9 @@ LECTURES = {
     "context-dm": "lowdim.experiments.context_dm",
 }
 
+#: other names accepted by ``lowdim lecture`` (not listed by ``lowdim lecture list``)
+LECTURE_ALIASES = {"field": "field-limit"}
+
 
 def _exists(mod: str) -> bool:
     try:

@@ -67,7 +67,7 @@ SCALES = {
         "components_n": 10_000,
         "task": {},
     },
-    "paper": {
+    "large": {
         "train": {**_TRAIN, "train_steps": 2000},
         "twin_n": (1_000, 10_000, 100_000, 1_000_000),
         "draws": (5, 5, 3, 1),
