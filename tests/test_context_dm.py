@@ -298,7 +298,7 @@ def test_trained_network_resampled_from_its_mixture(tmp_path):
     mixture (chosen by held-out likelihood) has ≥ 2 components and its resampled RNN and SNN at
     N = 10⁵ are within 3 points of the trained network on the same 144 trials (one binomial sd
     at p = 0.97, n = 144 is 1.4 points); one Gaussian is worse than the chosen mixture by more
-    than 2 sd; SNN–RNN agreement is higher at N = 10⁵ than at 10³ or equal to 1."""
+    than 2 sd; SNN–RNN disagreement at N = 10⁵ is not significantly above that at 10³."""
     from lowdim.experiments import context_dm as exp
 
     s = exp.run("small", tmp_path / "out", progress=False, train_steps=600)
@@ -312,8 +312,15 @@ def test_trained_network_resampled_from_its_mixture(tmp_path):
     best = acc[str(s["mixture_components"])]
     n = s["twin_trials"]
     assert best - acc["1"] > 2 * math.sqrt((best * (1 - best) + acc["1"] * (1 - acc["1"])) / n)
-    ag = s["agreement_by_n"]
-    assert ag[top] >= ag["1000"] or ag[top] == 1.0
+    # agreement: the fast test above shows it grows with N; here, with one draw of 144 trials
+    # at N = 10⁵ against 3 × 144 at 10³ (a handful of disagreements each), the large network
+    # must not disagree significantly more often (two-proportion z-test, 2 sd)
+    ag, sc = s["agreement_by_n"], exp.SCALES["small"]
+    trials = {str(nn): d * n for nn, d in zip(sc["twin_n"], sc["draws"], strict=True)}
+    d_top, d_low = 1 - ag[top], 1 - ag["1000"]
+    pooled = (d_top * trials[top] + d_low * trials["1000"]) / (trials[top] + trials["1000"])
+    sd = math.sqrt(pooled * (1 - pooled) * (1 / trials[top] + 1 / trials["1000"]))
+    assert d_top - d_low <= 2 * sd, (ag, trials)
     d = s["distance_by_n"]
     assert d[top] < d["1000"] / 5  # 1/√N: a factor 10 from 10³ to 10⁵
 

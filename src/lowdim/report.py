@@ -29,7 +29,6 @@ import datetime as _dt
 import html
 import json
 import math
-import subprocess
 from pathlib import Path
 
 __all__ = ["render_report", "git_commit"]
@@ -38,29 +37,13 @@ _SKIP_DIRS = {"store", "__pycache__"}
 _MAX_ROWS = 60
 
 
-def git_commit(path: str | Path | None = None) -> str | None:
-    """The git commit of the lowdim source tree (``None`` when lowdim is not run from a checkout);
-    ``-dirty`` is appended when tracked files differ from the commit."""
-    src = Path(path) if path is not None else Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(src), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        if commit.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no", "."],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    sha = commit.stdout.strip()
-    return sha + ("-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+def git_commit() -> str | None:
+    """The git commit of the lowdim checkout this code runs from, ``-dirty`` appended when its
+    tracked sources differ (``None`` when lowdim is an installed package; lowdim.record)."""
+    from .record import git_commit as commit
+
+    sha = commit()
+    return None if sha == "none" else sha
 
 
 # ----------------------------------------------------------------------------- reading a folder
