@@ -67,8 +67,10 @@ def test_synchronous_sign_steps_equal_dense_numpy():
     np.testing.assert_allclose(r["m"], m_direct, atol=1e-6)
 
 
-@pytest.mark.parametrize("schedule", ["async", "continuous"])
-def test_sequential_overlaps_do_not_drift_over_sweeps(schedule):
+@pytest.mark.parametrize(
+    "schedule, storage", [("async", None), ("continuous", None), ("async", "bfloat16")]
+)
+def test_sequential_overlaps_do_not_drift_over_sweeps(schedule, storage):
     """The event method keeps m up to date after every single update; its running sum must not
     accumulate rounding over steps (sweeps, or N dt/τ random updates): after each step the recorded overlaps equal S·ξ/N of the
     recorded states to float32 rounding of one product (≈ 1e-7), where running sums alone
@@ -76,7 +78,7 @@ def test_sequential_overlaps_do_not_drift_over_sweeps(schedule):
     N, P = 20_000, 1000
     pat = H.random_patterns(N, P, seed=0)
     cue = H.corrupt(pat[:, 0], 0.2, seed=1)
-    r = H.retrieve(pat, cue, 5, schedule=schedule, modes=3, states=True, dt=0.5)
+    r = H.retrieve(pat, cue, 5, schedule=schedule, modes=3, states=True, dt=0.5, storage=storage)
     exact = r["S"].astype(np.float64) @ np.asarray(pat[:, :3], np.float64) / N
     np.testing.assert_allclose(r["m"][1:], exact, rtol=0, atol=1e-6)
 

@@ -412,11 +412,10 @@ def _binary_step(plan):
 
 
 def _overlaps_of(S, arr, src_g, gid, dtype):
-    """m = s Gᵀ (S · source mask) for one trial's states S (N,), accumulated in ``dtype``."""
-    from .solve import _contract
-
-    w = S if src_g is None else S * src_g[gid]
-    return arr["scale"] * _contract("np,nq->pq", arr["G"], w[:, None].astype(dtype), dtype)[:, 0]
+    """m = s Gᵀ (S · source mask) for one trial's states S (N,), accumulated in ``dtype``: a
+    fused multiply-and-reduce, so G stored in 16 bits is converted on the fly, not copied."""
+    w = (S if src_g is None else S * src_g[gid]).astype(dtype)
+    return arr["scale"] * jnp.sum(arr["G"].astype(dtype) * w[:, None], axis=0)
 
 
 # ----------------------------------------------------------------------------- views
