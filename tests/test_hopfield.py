@@ -72,9 +72,10 @@ def test_synchronous_sign_steps_equal_dense_numpy():
 )
 def test_sequential_overlaps_do_not_drift_over_sweeps(schedule, storage):
     """The event method keeps m up to date after every single update; its running sum must not
-    accumulate rounding over steps (sweeps, or N dt/τ random updates): after each step the recorded overlaps equal S·ξ/N of the
-    recorded states to float32 rounding of one product (≈ 1e-7), where running sums alone
-    drifted by 7e-5 after five sweeps of 2·10⁴ neurons with 1000 patterns."""
+    accumulate rounding over steps (sweeps, or N dt/τ random updates): after each step the
+    recorded overlaps equal S·ξ/N of the recorded states to float32 rounding of one product
+    (≈ 1e-7), where running sums alone drifted by 7e-5 after five sweeps of 2·10⁴ neurons with
+    1000 patterns."""
     N, P = 20_000, 1000
     pat = H.random_patterns(N, P, seed=0)
     cue = H.corrupt(pat[:, 0], 0.2, seed=1)

@@ -38,9 +38,9 @@ sample of the same process.
 before it: a sweep over all neurons in the order ``permutation(fold_in(spikes, k), N)``
 ("async"), or K ~ Poisson(N dt/τ) updates on neurons ``randint`` from the same stream
 ("continuous", continuous-time Glauber on the grid). The overlaps m are kept up to date after every
-update (m += s G_i (S_i' − S_i)), so a sweep costs O(N p), and computed afresh from the states at
-the end of each step (one read of G), so that rounding does not accumulate over sweeps. Glauber updates draw one uniform per
-update from the same stream.
+update (m += s G_i (S_i' − S_i)), so a sweep costs O(N p), and computed afresh from the states
+at the end of each step (one read of G), so that rounding does not accumulate over sweeps.
+Glauber updates draw one uniform per update from the same stream.
 
 Random numbers: the streams of :mod:`lowdim.solve`. Probes: everything but Projection, Distance
 and NeuronDistance for Poisson neurons (they need all potentials or the rate network).
@@ -340,10 +340,10 @@ def init_state(prog, P, keys):
         }
         return core
     # binary: states and overlaps
-    S = prog.initial_columns(P)[0]  # (N, B)
-    A = S if prog.sources is None else S * P["masks"][prog.sources][:, None]
-    m = P["scale"] * (P["G"].T @ A)  # (p, B)
-    return {"S": S.T, "m": m.T}
+    S = prog.initial_columns(P)[0].T  # (B, N)
+    mask = None if prog.sources is None else P["masks"][prog.sources]
+    m = jax.vmap(lambda s: _overlaps_of(s, P["G"], P["scale"], mask, dtype))(S)  # (B, p)
+    return {"S": S, "m": m}
 
 
 # ----------------------------------------------------------------------------- binary
@@ -406,16 +406,18 @@ def _binary_step(plan):
         # the overlaps afresh from the states: the running sums m += s G_i dS_i drift by
         # rounding (≈ 10⁻⁴ after a few sweeps of 10⁵ neurons); this read of G costs less than
         # the sweep and bounds the drift to one step's updates
-        return {"S": S, "m": _overlaps_of(S, arr, src_g, gid, dtype)}, {}
+        mask = None if src_g is None else src_g[gid]
+        return {"S": S, "m": _overlaps_of(S, arr["G"], arr["scale"], mask, dtype)}, {}
 
     return step
 
 
-def _overlaps_of(S, arr, src_g, gid, dtype):
-    """m = s Gᵀ (S · source mask) for one trial's states S (N,), accumulated in ``dtype``: a
-    fused multiply-and-reduce, so G stored in 16 bits is converted on the fly, not copied."""
-    w = (S if src_g is None else S * src_g[gid]).astype(dtype)
-    return arr["scale"] * jnp.sum(arr["G"].astype(dtype) * w[:, None], axis=0)
+def _overlaps_of(S, G, scale, mask, dtype):
+    """m = s Gᵀ (S · mask) for one trial's states S (N,) (``mask``: the sources, or None),
+    accumulated in ``dtype``: a fused multiply-and-reduce, so G stored in 16 bits is converted
+    on the fly, not copied. The initial overlaps and those after every step use it."""
+    w = (S if mask is None else S * mask).astype(dtype)
+    return scale * jnp.sum(G.astype(dtype) * w[:, None], axis=0)
 
 
 # ----------------------------------------------------------------------------- views
