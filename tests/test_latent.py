@@ -162,6 +162,51 @@ def test_sampler_stored_procedural_and_arrays_give_the_same_run():
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-6)
 
 
+def _first_two(z):
+    """f written to LatentModel's contract: z (n, d) → (n, 2), by 2-D indexing."""
+    if z.ndim != 2:
+        raise AssertionError(f"f was called on z of shape {z.shape}, not (n, d)")
+    return z[:, :2]
+
+
+def _first_two_scaled(z):
+    return 0.02 * _first_two(z)
+
+
+def test_f_and_g_written_to_the_documented_contract_build_and_run_the_network():
+    """Regression: f, g are documented as z (n, d) → (n, D); the network's row sampler called
+    them on (tiles, 1024, d), so ``lambda z: z[:, :2]`` passed construction and failed with a
+    reshape TypeError. Stored and procedural loadings must give the run of the same network
+    built from the arrays F = z[:, :2], G = 0.02 F (f, g not called there)."""
+    from lowdim.models.latent import GaussianDensity
+
+    model = LatentModel(
+        f=_first_two, g=_first_two_scaled, phi=MODEL.phi, density=GaussianDensity(3)
+    )
+    N = 1500  # two tiles, the second one partly padding
+    grid = lowdim.Grid(5e-4, 20, 5)
+    net, F = model.network(N, (lowdim.Rate(MODEL.phi),), seed=4, kappa0=[0.4, -0.3])
+    assert F.shape == (N, 2) and np.all(np.isfinite(F))
+    # the rows are the first two coordinates of z ~ N(0, I₃)
+    assert abs(F.mean()) < 5 / math.sqrt(F.size) and abs(F.var() - 1) < 0.1
+    ref_net = lowdim.Network(
+        neurons=N,
+        F=F.astype(np.float32),
+        G=(0.02 * F).astype(np.float32),
+        scale=1.0 / N,
+        kinds=(lowdim.Rate(MODEL.phi),),
+        tau=model.tau,
+        x0=(F @ np.array([0.4, -0.3])).astype(np.float32),
+    )
+    probe = {"x": lowdim.Potentials()}
+    ref = lowdim.run(ref_net, grid, probe).x.values
+    for layout in (lowdim.Layout(), lowdim.Layout(loadings="procedural")):
+        got = lowdim.run(net, grid, probe, layout=layout).x.values
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    out = lowdim.solve(net, grid, jax.random.PRNGKey(0), probe)["x"]
+    np.testing.assert_allclose(np.asarray(out), ref, rtol=1e-5, atol=1e-5)
+
+
 def test_quadrature_rules_and_drive_sampling():
     q = Quadrature.gauss_hermite(2, 20)
     assert q.expect(lambda z: z[:, 0] ** 2 * z[:, 1] ** 4) == pytest.approx(3.0, rel=1e-12)

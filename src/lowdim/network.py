@@ -342,7 +342,8 @@ class RowSampler:
     generator: any tile can be made on its own, on any device), so a network of N neurons is a
     prefix of a larger one and stored and procedural runs see the same numbers.
 
-    ``draw(key, rows, dtype) -> z (rows, d)``; ``f(z)``, ``g(z)`` -> (rows, rank).
+    ``draw(key, rows, dtype) -> z (rows, d)``; ``f(z)``, ``g(z)`` -> (rows, rank), always called
+    on a 2-D block z (rows, d) (the tiles of a block are stacked along the rows).
     """
 
     rank: int

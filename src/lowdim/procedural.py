@@ -98,8 +98,11 @@ def sampler_tiles(draw, f, g, rank, key, tiles, dtype, storage_dtype=None, valid
     storage_dtype = storage_dtype or dtype
     flat = jnp.reshape(tiles, (-1,))
     z = jax.vmap(lambda t: draw(jax.random.fold_in(key, t), TILE_ROWS, dtype))(flat)
-    F = jnp.asarray(f(z)).astype(dtype).astype(storage_dtype)
-    G = jnp.asarray(g(z)).astype(dtype).astype(storage_dtype)
+    # f, g see one 2-D block z (rows, d), as documented (RowSampler, LatentModel)
+    z = z.reshape(-1, z.shape[-1])
+    rows = (flat.shape[0], TILE_ROWS, rank)
+    F = jnp.asarray(f(z)).astype(dtype).astype(storage_dtype).reshape(rows)
+    G = jnp.asarray(g(z)).astype(dtype).astype(storage_dtype).reshape(rows)
     if valid_rows is not None:
         row = flat[:, None] * TILE_ROWS + jnp.arange(TILE_ROWS, dtype=jnp.int32)[None, :]
         ok = (row < valid_rows)[:, :, None]

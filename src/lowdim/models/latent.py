@@ -178,7 +178,7 @@ class LatentModel:
     equations (L1) (module docstring).
 
     ``f``, ``g``: JAX functions z (n, d) → (n, D) (the same functions build the network's rows
-    and the quadrature); ``phi``: the transfer function (Hz); ``tau``: s; ``order``: quadrature
+    and the quadrature; both call them on 2-D blocks z (n, d) only); ``phi``: the transfer function (Hz); ``tau``: s; ``order``: quadrature
     order (None: the density's default). Compared by identity (a RowSampler's f and g are
     static parts of a network).
     """
