@@ -99,7 +99,7 @@ def sampler_tiles(draw, f, g, rank, key, tiles, dtype, storage_dtype=None, valid
     flat = jnp.reshape(tiles, (-1,))
     z = jax.vmap(lambda t: draw(jax.random.fold_in(key, t), TILE_ROWS, dtype))(flat)
     # f, g see one 2-D block z (rows, d), as documented (RowSampler, LatentModel)
-    z = z.reshape(-1, z.shape[-1])
+    z = z.reshape((-1,) + z.shape[2:])
     rows = (flat.shape[0], TILE_ROWS, rank)
     F = jnp.asarray(f(z)).astype(dtype).astype(storage_dtype).reshape(rows)
     G = jnp.asarray(g(z)).astype(dtype).astype(storage_dtype).reshape(rows)
