@@ -291,3 +291,194 @@ def test_lecture_ring_test_scale(tmp_path):
     assert js["bump_persists"] is True
     assert js["bump_width"] == pytest.approx(js["bump_width_theory"], abs=0.02)
     assert 0 < js["tracking_lag_theory"] < 1.0
+
+
+# ----------------------------------------------------------------------------- width, uniform
+# states and the bump's onset
+from scipy import optimize, special  # noqa: E402
+
+from lowdim.models.field import (  # noqa: E402
+    CosineKernel,
+    arclength,
+    bump_onset,
+    homogeneous_states,
+)
+
+
+def _von_mises(M, kappa, centre, base):
+    z = 2 * math.pi * np.arange(M) / M
+    return base + np.exp(kappa * np.cos(z - centre))
+
+
+def test_bump_width_locates_the_half_height_crossing_far_below_the_grid_spacing():
+    """r(z) = b + e^{κ cos(z − z₀)}: half height above the baseline b + e^{−κ} is
+    b + cosh κ, so FWHM = 2 arccos(ln(cosh κ)/κ). The error is that of the trigonometric
+    interpolant: |p − r| ≤ ε = 4 Σ_{k ≥ M/2} I_k(κ) (aliasing of the Fourier coefficients
+    I_k(κ)); max, min and the level are off by ≤ ε, so each crossing moves by ≤ 2ε/|r′| and
+    the width by ≤ 4ε/|r′|, r′ = κ sin θ e^{κ cos θ} at the crossing θ. A point count on a
+    16× finer grid errs by up to 2π/(16 M)."""
+    for kappa in (1.0, 4.0):
+        theta = math.acos(math.log(math.cosh(kappa)) / kappa)
+        exact = 2 * theta
+        slope = kappa * math.sin(theta) * math.exp(kappa * math.cos(theta))
+        for M in (16, 32, 64, 128):
+            k = np.arange(M // 2, M // 2 + 200)
+            eps = 4 * float(np.sum(special.iv(k, kappa)))
+            tol = 4 * eps / slope + 1e-12
+            spacing = 2 * math.pi / M
+            for centre in (0.3, 3.0 + 0.5 * spacing, 6.2):  # 6.2: the bump straddles z = 0
+                w = bump_width(_von_mises(M, kappa, centre, base=-0.7))
+                assert abs(w - exact) <= tol, (kappa, M, centre, w - exact, tol)
+                assert abs(w - exact) < 1e-2 * spacing / 16, (kappa, M, centre)
+    # two separate bumps: the measure of the set above half height (both widths)
+    z = 2 * math.pi * np.arange(256) / 256
+    two = np.exp(3 * np.cos(2 * (z - 0.1)))
+    assert bump_width(two) == pytest.approx(2 * 2 * math.acos(math.log(math.cosh(3)) / 3) / 2)
+    assert math.isnan(bump_width(np.full(32, 4.0)))
+    with pytest.raises(lowdim.ConfigError, match="one profile"):
+        bump_width(np.ones((2, 32)))
+
+
+def _sigmoid_prime(h):
+    f = PHI.numpy(h)
+    return PHI.beta * f * (1 - f / PHI.rmax)
+
+
+def test_homogeneous_states_are_the_roots_of_the_scalar_equation():
+    """h₀ = ŵ₀ F(h₀) + R I₀ (W2) against scipy's brentq on brackets of an independent scan,
+    with the growth rates (F′(h₀) λ_k − 1)/τ of the closed form (λ₀ = ŵ₀, λ_k = ŵ_k/2,
+    F′ = β F (1 − F/r_max)); ŵ₀ > 0 gives three states: low and high stable, middle not."""
+    cases = [(COS, 0.0, 1), (COS, 0.3, 1), (HAT, 0.0, 1), (CosineKernel((0.05, 0.1)), 0.0, 3)]
+    for kernel, offset, count in cases:
+        fld = RingField(kernel, PHI, points=64, R=1.5)
+        states = homogeneous_states(fld, offset)
+        w0 = kernel.mode(0)
+        g = lambda h, w0=w0, offset=offset: w0 * PHI.numpy(h) + 1.5 * offset - h  # noqa: E731
+        grid = np.linspace(-10.0, 10.0, 4001)  # independent bracket scan
+        vals = g(grid)
+        roots = [
+            optimize.brentq(g, grid[i], grid[i + 1], xtol=1e-14)
+            for i in np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))
+        ]
+        assert len(states) == len(roots) == count
+        for st, h0 in zip(states, roots, strict=True):
+            assert st.h == pytest.approx(h0, abs=1e-12)
+            assert st.rate == pytest.approx(PHI.numpy(h0), rel=1e-12)
+            lam = np.array([w0] + [kernel.mode(k) / 2 for k in range(1, 33)])
+            theory = (_sigmoid_prime(h0) * lam - 1) / fld.tau
+            np.testing.assert_allclose(st.growth, theory, rtol=1e-7, atol=1e-6)
+            assert st.stable == bool(theory.max() < 0)
+    low, mid, high = homogeneous_states(RingField(CosineKernel((0.05, 0.1)), PHI, points=16))
+    assert low.stable and not mid.stable and high.stable
+
+
+_GL_X, _GL_W = special.roots_legendre(300)  # Gauss–Legendre on [0, 2π]: not the ring's rule
+_ZETA = math.pi * (_GL_X + 1.0)
+
+
+def _scan_onset(w0, offset=0.0, R=1.0):
+    """Brute force: J₁(κ₁) = κ₁ / ⟨cos ζ F(κ₀ + κ₁ cos ζ)⟩ with κ₀ from brentq of
+    κ₀ = ŵ₀ ⟨F⟩ + R I₀ (W3), the means by 300-point Gauss–Legendre, minimised over a scan of
+    κ₁ (coarse, then fine around the minimum); returns (J*, κ₁*, κ₀*, grid step, J″)."""
+
+    def mean(v):
+        return float(_GL_W @ v) / 2.0
+
+    def k0_of(k1):
+        lo, hi = R * offset + min(0, w0 * PHI.rmax) - 1, R * offset + max(0, w0 * PHI.rmax) + 1
+        return optimize.brentq(
+            lambda k0: w0 * mean(PHI.numpy(k0 + k1 * np.cos(_ZETA))) + R * offset - k0,
+            lo,
+            hi,
+            xtol=1e-14,
+        )
+
+    def j_of(k1):
+        k0 = k0_of(k1)
+        return k1 / mean(np.cos(_ZETA) * PHI.numpy(k0 + k1 * np.cos(_ZETA)))
+
+    coarse = np.arange(0.05, 8.0, 0.05)
+    jc = np.array([j_of(k) for k in coarse])
+    i = int(np.argmin(jc))
+    if i == 0:
+        return jc[0], coarse[0], k0_of(coarse[0]), 0.05, None
+    step = 5e-4
+    fine = np.arange(coarse[i - 1], coarse[i + 1], step)
+    jf = np.array([j_of(k) for k in fine])
+    m = int(np.argmin(jf))
+    curv = (jf[m + 1] - 2 * jf[m] + jf[m - 1]) / step**2
+    return jf[m], fine[m], k0_of(fine[m]), step, curv
+
+
+def test_bump_onset_equals_a_brute_force_scan_of_the_self_consistency_equation():
+    """The saddle-node J₁* of (W3) against the minimum of J₁(κ₁) on a scan (quadrature and
+    brentq, no Newton, no continuation): the scan's minimum over a grid of spacing Δ lies
+    above the true one by at most J″Δ²/8; κ₁ at onset to a few Δ. Both for the demo's ŵ₀ and
+    with a uniform input; the uniform state's first-mode threshold is 2/F′(h₀)."""
+    for w0, offset in ((-0.02, 0.0), (-0.02, 0.4), (0.01, 0.0)):
+        fld = RingField(CosineKernel((w0, 0.15)), PHI, points=64)
+        on = bump_onset(fld, offset)
+        j_scan, k1, k0, step, curv = _scan_onset(w0, offset)
+        assert on.kind == "saddle-node"
+        assert j_scan - curv * step**2 / 8 - 1e-10 <= on.j1 <= j_scan + 1e-10, (on.j1, j_scan)
+        assert on.drive == pytest.approx(k1, abs=5 * step)
+        H = k0 + k1 * np.cos(fld.z)
+        assert np.max(np.abs(on.profile - H)) < 10 * step
+        h0 = homogeneous_states(fld, offset)[0].h
+        assert on.j1_uniform == pytest.approx(2 / _sigmoid_prime(h0), rel=1e-8)
+        assert on.j1 < on.j1_uniform  # bistable between the two
+        # independent of the field's own first mode and grid
+        again = bump_onset(RingField(CosineKernel((w0, 0.3)), PHI, points=128), offset)
+        assert again.j1 == pytest.approx(on.j1, rel=1e-9)
+
+
+def test_bump_onset_is_a_pitchfork_at_the_inflection_point():
+    """F with its inflection point at the uniform state h₀ = 0 (ŵ₀ = 0, threshold 0): the bump
+    grows continuously out of the uniform state at J₁ = 2/F′(0) = 2/(r_max β/4)."""
+    phi = lowdim.Sigmoid(b=0.0, beta=4.0, rmax=100.0)
+    on = bump_onset(RingField(CosineKernel((0.0, 0.1)), phi, points=32))
+    assert on.kind == "pitchfork"
+    assert on.j1 == pytest.approx(2 / (100.0 * 4.0 / 4.0), rel=1e-9)
+
+
+def test_the_field_keeps_a_cued_bump_just_above_the_onset_and_loses_it_just_below():
+    """Time simulations of the rank-3 field: after the cue the bump persists for J₁ = 1.05 J₁*
+    and decays to the uniform state for J₁ = 0.95 J₁* (its first-mode amplitude → 0)."""
+    on = bump_onset(RingField(COS, PHI, points=32))
+    amps = {}
+    for f in (1.05, 0.95):
+        fld = RingField(CosineKernel((COS.mode(0), f * on.j1)), PHI, points=32)
+        path = fld.solve(1.0, 5e-4, drive=Cue(2.0, 1.0, 0.0, 0.1), record_dt=0.1)
+        amps[f] = bump_amplitude(fld.F(path.h))
+    assert amps[1.05][-1] > 0.9 * amps[1.05][-3] > 1.0
+    assert amps[0.95][-1] < 1e-3
+
+
+def test_arclength_follows_a_curve_through_its_folds():
+    """The unit circle x² + y² = 1 folds in both coordinates: the continuation goes round it,
+    every point on it to Newton's tolerance."""
+    pts = []
+    gen = arclength(
+        lambda x: np.array([x @ x - 1.0]),
+        lambda x: 2.0 * x[None, :],
+        np.array([1.0, 0.0]),
+        np.array([0.0, 1.0]),
+        step=0.1,
+    )
+    for x, t in gen:
+        pts.append(x)
+        assert abs(t @ x) < 1e-8  # the tangent is perpendicular to the radius
+        if len(pts) > 3 and np.arctan2(x[1], x[0]) < 0 and pts[-2][1] < 0 and x[0] > 0:
+            break
+    angles = np.unwrap(np.arctan2(*np.array(pts)[:, ::-1].T))
+    assert np.all(np.diff(angles) > 0) and angles[-1] > 1.5 * math.pi
+    np.testing.assert_allclose(np.hypot(*np.array(pts).T), 1.0, atol=1e-10)
+
+
+def test_bump_onset_validation():
+    with pytest.raises(lowdim.ConfigError, match="truncate"):
+        bump_onset(RingField(HAT, PHI, points=32))
+    with pytest.raises(lowdim.ConfigError, match="step"):
+        bump_onset(RingField(COS, PHI, points=32), step=0.0)
+    with pytest.raises(lowdim.ConfigError, match="bounded"):
+        homogeneous_states(RingField(COS, Linear(), points=32))

@@ -42,6 +42,7 @@ from ..models.field import (
     bump_amplitude,
     bump_position,
     bump_width,
+    continuation,
     network_drive,
     ring_latent,
     truncate,
@@ -221,6 +222,15 @@ def _lag_of(t, pos, speed, settle_deg: float = 1.0) -> tuple[float, bool]:
     return mean_lag, bool(ok)
 
 
+def _travelling(fld: RingField, amplitude: float):
+    """(ω, guess) ↦ the travelling bump behind a cue of ``amplitude`` turning at ω, or None."""
+
+    def solve(speed, guess):
+        return fld.travelling_bump(MovingCue(amplitude, 0.0, 0.0, math.inf, speed=speed), guess)
+
+    return solve
+
+
 def _tracking(fld: RingField, H0, sc: dict) -> dict:
     """Lag vs speed: time simulations from the bump at the cue, and the travelling bump."""
     A = PARAMS["track_amplitude"]
@@ -231,11 +241,9 @@ def _tracking(fld: RingField, H0, sc: dict) -> dict:
         path = fld.solve(sc["track_duration"], sc["track_dt"], h0=H0, drive=cue, record_dt=1e-3)
         lag, follows = _lag_of(path.t, bump_position(fld.F(path.h)), om)
         # continuation in ω in small steps from the previous speed's travelling bump
-        Ht = None
-        for w in np.linspace(prev, om, 9)[1:]:
-            if guess is None:
-                break
-            guess = fld.travelling_bump(MovingCue(A, 0.0, 0.0, math.inf, speed=w), guess)
+        speeds = np.linspace(prev, om, 9)[1:]
+        branch = [] if guess is None else continuation(_travelling(fld, A), guess, speeds)
+        guess = branch[-1][1] if len(branch) == len(speeds) else None
         Ht, prev = guess, om
         theory = float(-bump_position(fld.F(Ht))) if Ht is not None else math.nan
         rows.append(
