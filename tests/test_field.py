@@ -290,6 +290,8 @@ def test_lecture_ring_test_scale(tmp_path):
         assert (tmp_path / "r" / f).exists(), f
     assert js["bump_persists"] is True
     assert js["bump_width"] == pytest.approx(js["bump_width_theory"], abs=0.02)
+    assert 0 < js["bump_onset_j1_rank3"] < ra.PARAMS["w1"] < js["uniform_unstable_j1_rank3"]
+    assert js["uniform_state_stable_theory"] is True
     assert 0 < js["tracking_lag_theory"] < 1.0
 
 

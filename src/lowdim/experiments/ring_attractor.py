@@ -40,9 +40,11 @@ from ..models.field import (
     MovingCue,
     RingField,
     bump_amplitude,
+    bump_onset,
     bump_position,
     bump_width,
     continuation,
+    homogeneous_states,
     network_drive,
     ring_latent,
     truncate,
@@ -558,6 +560,9 @@ def run(
         _log(progress, "field: cue, then hold (Mexican hat and rank-3 kernels)")
         pers_hat = _persistence(fld_hat, sc)
         pers_cos = _persistence(fld_cos, sc)
+        # the rank-3 ring's uniform state (W2) and the ŵ₁ at which its bump appears (W3)
+        uniform = homogeneous_states(fld_cos)[0]
+        onset = bump_onset(fld_cos)
         lap("field_persistence")
         _log(progress, "field: grid and step convergence")
         conv = _grid_convergence(lambda M: RingField(hat, phi, P["tau"], M), sc)
@@ -621,6 +626,11 @@ def run(
             "bump_width_rank3": pers_cos["width"],
             "bump_width_rank3_theory": pers_cos["width_theory"],
             "bump_peak_hz": pers_hat["peak"],
+            "uniform_state_h": uniform.h,
+            "uniform_state_hz": uniform.rate,
+            "uniform_state_stable_theory": uniform.stable,
+            "bump_onset_j1_rank3": onset.j1,
+            "uniform_unstable_j1_rank3": onset.j1_uniform,
             "bump_drift_field": pers_hat["drift"],
             "tracking_lag": ref["lag"],
             "tracking_lag_theory": ref["lag_theory"],
@@ -798,13 +808,18 @@ def _report(sc: dict, s: dict) -> str:
         f"constant | {pc['amp_cue_off']:.3f} → {pc['amp_end']:.3f} | constant |",
         f"| drift of the bump after the cue (deg) | {deg(pe['drift']):.2e} | 0 (neutral rotation "
         f"mode; the grid pins it weakly) | {deg(pc['drift']):.2e} | 0 |",
+        f"| uniform state (W2: h₀ = ŵ₀ F(h₀)) | rate {s['uniform_state_hz']:.4f} Hz | "
+        f"linearly stable: {s['uniform_state_stable_theory']} | same ŵ₀ | |",
         f"| uniform state: first-mode amplitude 0.2 s after a random kick (Hz) | "
         f"{pe['uniform_amp_after_perturbation']:.2e} | → 0 (stable) | "
         f"{pc['uniform_amp_after_perturbation']:.2e} | → 0 |",
         "",
         f"The rank-3 bump is a fixed point of the κ equations, κ = ({', '.join(f'{v:.4f}' for v in s['kappa_bump'])}) "
         f"(const, cos, sin), Jacobian eigenvalues {', '.join(f'{v:.1f}' for v in s['kappa_bump_eigenvalues'])} 1/s "
-        "(one zero: the rotation mode of a continuous attractor).",
+        "(one zero: the rotation mode of a continuous attractor). Varying ŵ₁ = J₁ of the rank-3 "
+        f"ring (W3): the bump exists for J₁ ≥ {s['bump_onset_j1_rank3']:.5f} s (saddle-node, "
+        "`bump_onset`) and the uniform state is stable for J₁ < 2/F′(h₀) = "
+        f"{s['uniform_unstable_j1_rank3']:.4f} s; at ŵ₁ = {P['w1']:g} s both are stable.",
         "",
         "## Discretisation of the field solver",
         "",
