@@ -4,7 +4,7 @@ Importing lowdim changes no global setting: JAX stays in its 32-bit mode unless 
 (float64 runs use a scoped context, :func:`float64`), and matplotlib's backend is untouched.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401
 
 from . import probes  # noqa: E402
 from .config import RunConfig, load_config  # noqa: E402

@@ -44,6 +44,7 @@ app = typer.Typer(
 )
 console = Console()
 
+from ._version import __version__
 from .runs import SUMMARY_KEYS, summary_of  # noqa: E402, F401  (summary.json of a paired run)
 
 
@@ -342,8 +343,6 @@ def rerun(
 def info():
     """Version, JAX backend and devices (`lowdim doctor` checks the whole installation)."""
     import jax
-
-    from . import __version__
 
     console.print(f"lowdim {__version__}")
     console.print(f"jax {jax.__version__}, backend: {jax.default_backend()}")

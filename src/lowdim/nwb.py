@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._version import __version__
 from .errors import ConfigError
 
 __all__ = ["to_nwb", "export_nwb", "to_neo", "spike_trains", "read_parameters"]
@@ -200,8 +201,6 @@ def to_nwb(
     from hdmf.backends.hdf5.h5_utils import H5DataIO
     from pynwb.file import Subject
     from pynwb.misc import Units
-
-    from . import __version__
 
     path = Path(path)
     if path.suffix != ".nwb":

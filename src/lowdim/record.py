@@ -30,6 +30,7 @@ import jax
 import numpy as np
 import xarray as xr
 
+from ._version import __version__
 from .errors import ConfigError
 
 __all__ = ["paper_dataset", "dataset_of_run", "provenance", "config_of", "git_commit"]
@@ -77,8 +78,6 @@ def provenance() -> dict:
     integers, so that they fit NetCDF attributes): lowdim version and git commit (when run from
     a checkout), UTC time, the command line, versions of Python, JAX, jaxlib, NumPy and
     xarray, the backend and the first device."""
-    from . import __version__
-
     dev = jax.devices()[0]
     try:
         import jaxlib

@@ -31,6 +31,8 @@ import json
 import math
 from pathlib import Path
 
+from ._version import __version__
+
 __all__ = ["render_report", "git_commit"]
 
 _SKIP_DIRS = {"store", "__pycache__"}
@@ -458,8 +460,6 @@ def report_after_run(out: str | Path, *, wall_seconds: float | None = None, comm
     """Render ``out/index.html`` after a successful command; a failure here is reported as a
     warning on stderr and never discards the run's results. Returns the path or None."""
     import sys
-
-    from . import __version__
 
     prov = {
         "lowdim_version": __version__,
