@@ -11,7 +11,7 @@ from scipy import integrate, stats
 import lowdim
 from lowdim import RunConfig, from_arrays, paper, simulate
 from lowdim.dynamics import poisson_counts_thinning, thinning_block
-from lowdim.models.paper import paper_network
+from lowdim.paper import paper_network
 from lowdim.solve import Program, stream_keys
 
 

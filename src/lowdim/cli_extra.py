@@ -1,7 +1,8 @@
 """Commands of ``lowdim`` beside the runs: ``doctor``, ``export nwb``, ``report``; the HTML report
 written after every run; "did you mean" for names the command line checks itself.
 
-Registered on :data:`lowdim.cli.app` when :mod:`lowdim.cli` is imported.
+:func:`register` adds the commands to :data:`lowdim.cli.app` (this module imports nothing of
+:mod:`lowdim.cli`: the command line sits above it).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import time
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
-from .cli import app, console
 from .errors import ConfigError
 
-__all__ = ["did_you_mean", "html_report", "cli_reference_markdown", "live_traces"]
+__all__ = ["did_you_mean", "html_report", "live_traces", "register", "console"]
+
+#: the console of the command line (lowdim.cli.console is this one)
+console = Console()
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -48,7 +52,6 @@ def live_traces(out: Path, cfg):
     )
 
 
-@app.command()
 def doctor(
     out: Path = typer.Option(Path("."), help="folder whose write access to check"),
 ):
@@ -104,14 +107,6 @@ def doctor(
     console.print("lowdim can run here.")
 
 
-export_app = typer.Typer(
-    no_args_is_help=True,
-    help="Write a run in another format (NWB for the DANDI archive and NWB tools).",
-)
-app.add_typer(export_app, name="export")
-
-
-@export_app.command("nwb")
 def export_nwb_cmd(
     run_dir: Path = typer.Argument(
         ..., metavar="RUN_DIR", help="output folder of lowdim simulate or demo (or a .nc file)"
@@ -138,7 +133,6 @@ def export_nwb_cmd(
     console.print(f"wrote {path} in {time.perf_counter() - t0:.1f} s")
 
 
-@app.command()
 def report(
     folder: Path = typer.Argument(..., metavar="FOLDER", help="output folder of a lowdim command"),
 ):
@@ -157,32 +151,14 @@ def report(
     console.print(f"wrote {render_report(folder)}")
 
 
-def cli_reference_markdown(width: int = 100) -> str:
-    """The help of ``lowdim`` and of every (sub-)command as Markdown: one section per command
-    with its ``--help`` text, made from the command line's own definitions (the documentation's
-    CLI reference is generated from this, so it cannot drift from the program)."""
-    import typer.main
-
-    try:
-        import click
-    except ImportError:  # pragma: no cover — typer vendors click
-        from typer import _click as click
-
-    root = typer.main.get_command(app)
-    parts = []
-
-    def walk(cmd, path, parent_ctx):
-        ctx = click.Context(
-            cmd,
-            info_name=path[-1],
-            parent=parent_ctx,
-            terminal_width=width,
-            max_content_width=width,
-        )
-        title = " ".join(path)
-        parts.append(f"## `{title}`\n\n```text\n{cmd.get_help(ctx).rstrip()}\n```\n")
-        for name in getattr(cmd, "commands", {}):
-            walk(cmd.commands[name], [*path, name], ctx)
-
-    walk(root, ["lowdim"], None)
-    return "\n".join(parts)
+def register(app: typer.Typer) -> None:
+    """Add ``doctor``, ``export nwb`` and ``report`` to ``app`` (:mod:`lowdim.cli` calls it
+    once, after its own commands)."""
+    app.command()(doctor)
+    export_app = typer.Typer(
+        no_args_is_help=True,
+        help="Write a run in another format (NWB for the DANDI archive and NWB tools).",
+    )
+    export_app.command("nwb")(export_nwb_cmd)
+    app.add_typer(export_app, name="export")
+    app.command()(report)

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
-from .nonlinearity import TRANSFERS, Transfer, make_transfer
-from .procedural import TILE_ROWS
+from ..errors import ConfigError
+from ..nonlinearity import TRANSFERS, Transfer, make_transfer
+from ..procedural import TILE_ROWS
 
 __all__ = ["RunConfig", "load_config", "TIME_UNITS"]
 
