@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import lowdim
-from lowdim.paper import RunConfig
-from lowdim.paper import prepared
+from lowdim.paper import RunConfig, prepared
 from lowdim.solve import _contract
 
 
