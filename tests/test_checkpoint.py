@@ -83,8 +83,10 @@ def test_checkpoint_of_other_run_is_refused(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         lowdim.simulate(cfg, checkpoint=path, checkpoint_steps=STEPS, on_chunk=stop)
     assert ckpt.read(path)[0]["chunks_done"] == 1
-    # the message names what differs: another seed is other loadings and other random keys
-    with pytest.raises(lowdim.ConfigError, match=r"different run \(its network, random keys "):
+    # the message names what differs: another seed is other loadings, recorded neurons and keys
+    with pytest.raises(
+        lowdim.ConfigError, match=r"different run \(its network, probes, random keys differ"
+    ):
         lowdim.simulate(cfg.replace(seed=12), checkpoint=path, checkpoint_steps=STEPS)
     with pytest.raises(lowdim.ConfigError, match=r"different run \(its network differ"):
         lowdim.simulate(cfg.replace(sigma=0.3), checkpoint=path, checkpoint_steps=STEPS)

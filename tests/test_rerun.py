@@ -119,3 +119,48 @@ def test_a_run_folder_of_an_earlier_version_loads_and_reruns():
 def diffs_only_in_sums(diffs: list[str]) -> bool:
     sums = ("rate_rnn", "rate_snn", "distance ", "distance_in", "distance_rec", "rate_")
     return all(d.startswith(sums) for d in diffs)
+
+
+def test_lowdim_simulate_plans_its_program_once_and_checks_memory_once(tmp_path, monkeypatch):
+    """The command builds the paper's network once, plans one Program and checks its memory
+    once (the estimate and the disk check come from that Program, through ``on_plan``)."""
+    from lowdim import engine
+    from lowdim.solve import Program
+
+    counts = {"program": 0, "memory": 0, "network": 0}
+    init, check = Program.__init__, engine.check_memory
+    build = lowdim.paper.network.paper_network
+
+    def counting_init(self, *a, **k):
+        counts["program"] += 1
+        init(self, *a, **k)
+
+    def counting_check(*a, **k):
+        counts["memory"] += 1
+        return check(*a, **k)
+
+    def counting_build(*a, **k):
+        counts["network"] += 1
+        return build(*a, **k)
+
+    monkeypatch.setattr(Program, "__init__", counting_init)
+    monkeypatch.setattr(engine, "check_memory", counting_check)
+    monkeypatch.setattr(lowdim.paper.simulation, "paper_network", counting_build)
+    run = ["simulate", "-N", "200", "-p", "2", "--duration", "0.05", "--burn-in", "0.01"]
+    code, _, err = cli([*run, "--no-figure", "--out", "a"], tmp_path)
+    assert code == 0, err
+    assert counts == {"program": 1, "memory": 1, "network": 1}
+
+
+def test_lowdim_paper_is_the_front_end_and_still_the_papers_loadings():
+    """``lowdim.paper`` is the package of the paper's front end; called, it is still
+    :func:`lowdim.connectivity.paper` (its name before the package existed)."""
+    from lowdim import connectivity
+
+    assert lowdim.paper.simulate is lowdim.simulate
+    assert lowdim.paper.RunConfig is lowdim.RunConfig
+    a = lowdim.paper(300, 4, lowdim.Tanh(), seed=1)
+    b = connectivity.paper(300, 4, lowdim.Tanh(), seed=1)
+    np.testing.assert_array_equal(np.asarray(a.F), np.asarray(b.F))
+    np.testing.assert_array_equal(np.asarray(a.G), np.asarray(b.G))
+    assert a.scale == b.scale

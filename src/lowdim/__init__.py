@@ -4,9 +4,12 @@ Importing lowdim changes no global setting: JAX stays in its 32-bit mode unless 
 (float64 runs use a scoped context, :func:`float64`), and matplotlib's backend is untouched.
 """
 
-from . import probes  # noqa: E402
+from . import (
+    paper,  # noqa: E402  (the package; called, the paper's loadings)
+    probes,  # noqa: E402
+)
 from ._version import __version__  # noqa: F401
-from .connectivity import LowRank, from_arrays, paper  # noqa: E402
+from .connectivity import LowRank, from_arrays  # noqa: E402
 from .engine import run  # noqa: E402
 from .errors import ConfigError, MemoryBudgetError  # noqa: E402
 from .grid import Grid, Layout  # noqa: E402

@@ -30,8 +30,8 @@ from .errors import ConfigError
 from .io import RESUMABLE, Terminated, check_disk_space, check_output_folder, staged_output
 from .paper import RunConfig, config_table
 from .paper.preflight import config_from
-from .paper.simulate import cost, describe_cost, is_large
-from .paper.simulate import simulate as simulate_paper
+from .paper.simulation import cost, describe_cost, is_large
+from .paper.simulation import simulate as simulate_paper
 from .runs import SUMMARY_KEYS, compare, read_run, summary_of, write_run  # noqa: F401
 from .sweep import SweepError, check_scheduler
 

@@ -15,7 +15,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from .doctor import run_checks
 from .errors import ConfigError
+from .live import LiveTraces
+from .nwb import export_nwb
+from .report import render_report, report_after_run
 
 __all__ = ["did_you_mean", "html_report", "live_traces", "register", "console"]
 
@@ -33,8 +37,6 @@ def did_you_mean(word: str, choices) -> str:
 
 def html_report(out: Path, t0: float | None = None) -> None:
     """Write ``out/index.html`` after a successful run (a failure here is a warning only)."""
-    from .report import report_after_run
-
     wall = time.perf_counter() - t0 if t0 is not None else None
     path = report_after_run(out, wall_seconds=wall, command=["lowdim", *sys.argv[1:]])
     if path is not None:
@@ -44,8 +46,6 @@ def html_report(out: Path, t0: float | None = None) -> None:
 def live_traces(out: Path, cfg):
     """The live figure of a paired run into ``out``: ``OUT-live.png`` beside the folder (it is
     drawn after 10 s of wall time, redrawn every 5 s, and removed when the run has finished)."""
-    from .live import LiveTraces
-
     out = Path(out)
     return LiveTraces(
         out.parent / f"{out.name}-live.png", cfg.steps_per_record * cfg.dt, cfg.n_steps * cfg.dt
@@ -68,8 +68,6 @@ def doctor(
     """
     from rich.markup import escape
     from rich.table import Table
-
-    from .doctor import run_checks
 
     checks = run_checks(out)
     table = Table(title="lowdim doctor", show_header=True)
@@ -126,8 +124,6 @@ def export_nwb_cmd(
       lowdim export nwb runs/a --out a.nwb
       nwbinspector runs/a/run.nwb               # the archive's checks
     """
-    from .nwb import export_nwb
-
     t0 = time.perf_counter()
     path = export_nwb(run_dir, out)
     console.print(f"wrote {path} in {time.perf_counter() - t0:.1f} s")
@@ -144,8 +140,6 @@ def report(
       lowdim report lowdim-out/fig1
       python3 -m webbrowser lowdim-out/fig1/index.html
     """
-    from .report import render_report
-
     if not folder.is_dir():
         raise ConfigError(f"{str(folder)!r} is not a folder; give an output folder of lowdim")
     console.print(f"wrote {render_report(folder)}")

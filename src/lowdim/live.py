@@ -48,7 +48,7 @@ class LiveFigure:
             return False
         if not force and now - self._t0 < self.start_after:
             return False
-        from .plotting import savefig
+        from .plotting import savefig  # deferred: matplotlib costs start-up time
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ class LivePoints:
     def _draw(self):
         import numpy as np
 
-        from .plotting import plt
+        from .plotting import plt  # deferred: matplotlib costs start-up time
 
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
         xs_all = []
@@ -201,7 +201,7 @@ class LiveTraces:
     def _draw(self):
         import numpy as np
 
-        from .plotting import plt
+        from .plotting import plt  # deferred: matplotlib costs start-up time
 
         data = {k: np.concatenate(v) for k, v in self.chunks.items()}
         rows = 3 if "distance" in data else 2

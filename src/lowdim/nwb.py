@@ -39,6 +39,7 @@ import xarray as xr
 
 from ._version import __version__
 from .errors import ConfigError
+from .io import load
 
 __all__ = ["to_nwb", "export_nwb", "to_neo", "spike_trains", "read_parameters"]
 
@@ -367,8 +368,6 @@ def _atomic(path: Path, write) -> None:
 
 def export_nwb(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """``RUN_DIR/run.nc`` (or a ``.nc`` file) → NWB at ``out`` (default ``RUN_DIR/run.nwb``)."""
-    from .io import load
-
     src = Path(run_dir)
     if src.is_dir():
         nc = src / "run.nc"

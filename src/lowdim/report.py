@@ -31,7 +31,10 @@ import json
 import math
 from pathlib import Path
 
+from . import record
 from ._version import __version__
+from .errors import ConfigError
+from .io import atomic_write_text
 
 __all__ = ["render_report", "git_commit"]
 
@@ -42,9 +45,7 @@ _MAX_ROWS = 60
 def git_commit() -> str | None:
     """The git commit of the lowdim checkout this code runs from, ``-dirty`` appended when its
     tracked sources differ (``None`` when lowdim is an installed package; lowdim.record)."""
-    from .record import git_commit as commit
-
-    sha = commit()
+    sha = record.git_commit()
     return None if sha == "none" else sha
 
 
@@ -328,9 +329,6 @@ def render_report(
     Raises:
         ConfigError: when ``folder`` is not a folder.
     """
-    from .errors import ConfigError
-    from .io import atomic_write_text
-
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"{str(folder)!r} is not an output folder")

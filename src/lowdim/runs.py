@@ -130,6 +130,7 @@ def write_run(folder: str | Path, ds, connectivity=None, figure: bool = True) ->
         _save_loadings(folder / "loadings.npz", connectivity)
     save(ds, folder / "run.nc")
     if figure:
+        # deferred: matplotlib costs start-up time (import lowdim loads this module)
         from .plotting import paired_traces, savefig
 
         savefig(paired_traces(ds), folder / "traces.png")
