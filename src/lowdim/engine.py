@@ -264,91 +264,6 @@ def identity_of(net, grid, probes, method, layout, seed_text) -> dict:
     return {k: hashlib.sha256(v.encode()).hexdigest() for k, v in parts.items()}
 
 
-def _run_raw(
-    net: Network,
-    grid: Grid,
-    probes: dict,
-    *,
-    key=None,
-    seeds=None,
-    method="auto",
-    layout=None,
-    block=None,
-    progress=False,
-    checkpoint=None,
-    checkpoint_every=300.0,
-    checkpoint_steps=None,
-    on_chunk=None,
-    keep_records=True,
-    on_plan=None,
-):
-    """The chunk loop; returns (prog, traces (NumPy, or None), averages (NumPy), timing)."""
-    t0 = time.perf_counter()
-    prog = Program(net, grid, probes, method=method, layout=layout, block=block)
-    check_memory(prog, keep_records)
-    if on_plan is not None:
-        on_plan(prog)
-    rpc = records_per_chunk(prog, checkpoint_steps)
-    n_chunks = grid.records // rpc
-    keys = stream_keys(jax.random.PRNGKey(0) if key is None else key, net.batch, seeds)
-    saver, pieces, first, wall_before, resumed = None, [], 0, 0.0, None
-    if checkpoint is not None:
-        identity = identity_of(net, grid, probes, prog.method, prog.layout, _describe(keys))
-        saver = ckpt.Checkpointer(checkpoint, identity, rpc, n_chunks)
-        resumed = saver.load()
-    P = prog.placement(_prepare_jit(prog, net))
-    state = _init_jit(prog, P, keys)
-    if resumed is not None:
-        leaves, pieces, first, wall_before = resumed
-        state = ckpt.restore(state, leaves, checkpoint)
-        state = jax.tree_util.tree_map(
-            lambda new, old: jax.device_put(new, old.sharding), state, _init_jit(prog, P, keys)
-        )
-    compile_seconds = loop_seconds = 0.0
-    if first < n_chunks:
-        with Progress(grid.steps, enabled=progress) as bar:
-            bar.phase("compiling")  # the bar says so while XLA compiles the chunk
-            tc = time.perf_counter()
-            chunk = compiled_chunk(prog, rpc, state, P, probes, keys)
-            compile_seconds = time.perf_counter() - tc
-            bar.phase("simulating")
-            t_loop = time.perf_counter()
-            last_save = time.perf_counter()
-            bar.advance(first * rpc * grid.record_every)
-            for c in range(first, n_chunks):
-                start = jnp.int32(c * rpc * grid.record_every)
-                state, rec = chunk(state, P, probes, keys, start)
-                rec = jax.tree_util.tree_map(np.asarray, rec)
-                if on_chunk is not None:
-                    on_chunk(
-                        {k: np.asarray(prog.arrange(k, v, trace=True)) for k, v in rec.items()},
-                        c * rpc,
-                    )
-                if keep_records:
-                    pieces.append(rec)
-                bar.advance(rpc * grid.record_every)
-                now = time.perf_counter()
-                due = checkpoint_steps is not None or (
-                    checkpoint_every is not None and now - last_save >= checkpoint_every
-                )
-                if saver is not None and c + 1 < n_chunks and due:
-                    saver.save(state, pieces, c + 1, wall_before + now - t0)
-                    last_save = time.perf_counter()
-        jax.block_until_ready(state)
-        loop_seconds = time.perf_counter() - t_loop
-    traces = ckpt.concat(pieces) if keep_records and pieces else ({} if keep_records else None)
-    averages = jax.tree_util.tree_map(np.asarray, prog.averages(state))
-    wall = wall_before + time.perf_counter() - t0
-    if saver is not None:
-        saver.save(state, pieces, n_chunks, wall)
-    timing = {
-        "wall_seconds": wall,
-        "compile_seconds": compile_seconds,
-        "loop_seconds": loop_seconds,
-    }
-    return prog, traces, averages, timing
-
-
 def run(
     net: Network,
     grid: Grid,
@@ -401,23 +316,69 @@ def run(
         key = jax.random.PRNGKey(seed or 0)
     ctx = float64() if net.dtype == "float64" else contextlib.nullcontext()
     with ctx:
-        prog, traces, averages, timing = _run_raw(
-            net,
-            grid,
-            probes,
-            key=key,
-            seeds=seeds,
-            method=method,
-            layout=layout,
-            block=block,
-            progress=progress,
-            checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every,
-            checkpoint_steps=checkpoint_steps,
-            on_chunk=on_chunk,
-            keep_records=keep_records,
-            on_plan=on_plan,
-        )
+        t0 = time.perf_counter()
+        prog = Program(net, grid, probes, method=method, layout=layout, block=block)
+        check_memory(prog, keep_records)
+        if on_plan is not None:
+            on_plan(prog)
+        rpc = records_per_chunk(prog, checkpoint_steps)
+        n_chunks = grid.records // rpc
+        keys = stream_keys(key, net.batch, seeds)
+        saver, pieces, first, wall_before, resumed = None, [], 0, 0.0, None
+        if checkpoint is not None:
+            identity = identity_of(net, grid, probes, prog.method, prog.layout, _describe(keys))
+            saver = ckpt.Checkpointer(checkpoint, identity, rpc, n_chunks)
+            resumed = saver.load()
+        P = prog.placement(_prepare_jit(prog, net))
+        state = _init_jit(prog, P, keys)
+        if resumed is not None:
+            leaves, pieces, first, wall_before = resumed
+            state = ckpt.restore(state, leaves, checkpoint)
+            state = jax.tree_util.tree_map(
+                lambda new, old: jax.device_put(new, old.sharding), state, _init_jit(prog, P, keys)
+            )
+        compile_seconds = loop_seconds = 0.0
+        if first < n_chunks:
+            with Progress(grid.steps, enabled=progress) as bar:
+                bar.phase("compiling")  # the bar says so while XLA compiles the chunk
+                tc = time.perf_counter()
+                chunk = compiled_chunk(prog, rpc, state, P, probes, keys)
+                compile_seconds = time.perf_counter() - tc
+                bar.phase("simulating")
+                t_loop = time.perf_counter()
+                last_save = time.perf_counter()
+                bar.advance(first * rpc * grid.record_every)
+                for c in range(first, n_chunks):
+                    start = jnp.int32(c * rpc * grid.record_every)
+                    state, rec = chunk(state, P, probes, keys, start)
+                    rec = jax.tree_util.tree_map(np.asarray, rec)
+                    if on_chunk is not None:
+                        on_chunk(
+                            {k: np.asarray(prog.arrange(k, v, trace=True)) for k, v in rec.items()},
+                            c * rpc,
+                        )
+                    if keep_records:
+                        pieces.append(rec)
+                    bar.advance(rpc * grid.record_every)
+                    now = time.perf_counter()
+                    due = checkpoint_steps is not None or (
+                        checkpoint_every is not None and now - last_save >= checkpoint_every
+                    )
+                    if saver is not None and c + 1 < n_chunks and due:
+                        saver.save(state, pieces, c + 1, wall_before + now - t0)
+                        last_save = time.perf_counter()
+            jax.block_until_ready(state)
+            loop_seconds = time.perf_counter() - t_loop
+        traces = ckpt.concat(pieces) if keep_records and pieces else ({} if keep_records else None)
+        averages = jax.tree_util.tree_map(np.asarray, prog.averages(state))
+        wall = wall_before + time.perf_counter() - t0
+        if saver is not None:
+            saver.save(state, pieces, n_chunks, wall)
+        timing = {
+            "wall_seconds": wall,
+            "compile_seconds": compile_seconds,
+            "loop_seconds": loop_seconds,
+        }
         return dataset_of_run(prog, traces, averages, timing)
 
 
