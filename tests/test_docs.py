@@ -39,7 +39,7 @@ def test_cli_reference_covers_every_command():
     import typer.main
 
     from lowdim.cli import app
-    from lowdim.cli_extra import cli_reference_markdown
+    from lowdim.cli import cli_reference_markdown
 
     md = cli_reference_markdown()
     paths = []
