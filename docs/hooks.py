@@ -1,7 +1,7 @@
 """mkdocs hooks: parts of pages made from the project itself, so they cannot drift.
 
 - ``<!-- lowdim:quickstart -->``: the README's quick-start commands (its first ``bash`` block);
-- ``<!-- lowdim:cli-reference -->``: the ``--help`` of every command (lowdim.cli_extra);
+- ``<!-- lowdim:cli-reference -->``: the ``--help`` of every command (lowdim.cli);
 - ``<!-- lowdim:lecture-pages -->``: a link to every page in ``docs/lecture/`` (title = its first
   heading) and the ``lowdim lecture`` systems of the registry.
 
@@ -61,7 +61,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if "<!-- lowdim:quickstart -->" in markdown:
         markdown = markdown.replace("<!-- lowdim:quickstart -->", _quickstart())
     if "<!-- lowdim:cli-reference -->" in markdown:
-        from lowdim.cli_extra import cli_reference_markdown
+        from lowdim.cli import cli_reference_markdown
 
         markdown = markdown.replace("<!-- lowdim:cli-reference -->", cli_reference_markdown())
     if "<!-- lowdim:lecture-pages -->" in markdown:

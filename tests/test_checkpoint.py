@@ -73,11 +73,23 @@ def test_killed_run_resumes_bitwise(tmp_path):
 def test_checkpoint_of_other_run_is_refused(tmp_path):
     path = tmp_path / "c.npz"
     cfg = lowdim.RunConfig(**CFG)
-    identity = {"config": cfg.to_json(), "fingerprint": "paper"}
-    model_meta = ckpt.Checkpointer(path, identity, 5, 6).meta
-    ckpt.write(path, dict(model_meta, chunks_done=1, wall_seconds=1.0), {"x": np.zeros(3)})
-    with pytest.raises(lowdim.ConfigError, match=r"different run \(settings \['seed'\]"):
+    seen = []
+
+    def stop(rec, first):
+        seen.append(first)
+        if len(seen) == 2:  # after the first chunk's checkpoint
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        lowdim.simulate(cfg, checkpoint=path, checkpoint_steps=STEPS, on_chunk=stop)
+    assert ckpt.read(path)[0]["chunks_done"] == 1
+    # the message names what differs: another seed is other loadings, recorded neurons and keys
+    with pytest.raises(
+        lowdim.ConfigError, match=r"different run \(its network, probes, random keys differ"
+    ):
         lowdim.simulate(cfg.replace(seed=12), checkpoint=path, checkpoint_steps=STEPS)
+    with pytest.raises(lowdim.ConfigError, match=r"different run \(its network differ"):
+        lowdim.simulate(cfg.replace(sigma=0.3), checkpoint=path, checkpoint_steps=STEPS)
     with pytest.raises(lowdim.ConfigError, match="checkpoint_steps"):
         lowdim.simulate(cfg, checkpoint=path, checkpoint_steps=0)
 

@@ -38,8 +38,7 @@ def test_every_example_has_a_tutorial_page_with_its_figure_and_output():
 def test_cli_reference_covers_every_command():
     import typer.main
 
-    from lowdim.cli import app
-    from lowdim.cli_extra import cli_reference_markdown
+    from lowdim.cli import app, cli_reference_markdown
 
     md = cli_reference_markdown()
     paths = []

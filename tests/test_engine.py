@@ -11,7 +11,7 @@ from scipy import integrate, stats
 import lowdim
 from lowdim import RunConfig, from_arrays, paper, simulate
 from lowdim.dynamics import poisson_counts_thinning, thinning_block
-from lowdim.models.paper import paper_network
+from lowdim.paper import paper_network
 from lowdim.solve import Program, stream_keys
 
 
@@ -242,3 +242,27 @@ def test_streams_are_independent():
     assert not np.array_equal(a.h.values, b.h.values)
     c = simulate(cfg.replace(input_seed=7, spike_seed=10))
     assert not np.array_equal(a.x.values, c.x.values)
+
+
+def test_on_chunk_gets_the_dataset_in_pieces():
+    """run's on_chunk receives each chunk's records keyed by probe, in the dataset's axis order
+    (trial, time, ...): concatenated along time they are the dataset's variables, bitwise."""
+    cfg = RunConfig(neurons=300, rank=3, duration=0.02, burn_in=0.005, record_dt=1e-3)
+    spec = paper_network(cfg)
+    net = spec.net.replace(trials=2)
+    pieces = []
+    ds = lowdim.run(
+        net,
+        spec.grid,
+        spec.probes,
+        seed=1,
+        checkpoint_steps=50,
+        on_chunk=lambda rec, first: pieces.append((first, rec)),
+    )
+    assert [first for first, _ in pieces] == [0, 5, 10, 15]
+    for name in ("x", "h", "m_rnn", "rate_snn", "distance"):
+        whole = np.concatenate([rec[name] for _, rec in pieces], axis=1)
+        np.testing.assert_array_equal(whole, ds[name].values, err_msg=name)
+    counts = np.concatenate([rec["spike"] for _, rec in pieces], axis=1)  # (trial, step, neuron)
+    assert counts.shape == (2, spec.grid.steps, len(spec.rec_idx))
+    assert int(counts.sum()) == ds.sizes["spike_event"]

@@ -17,7 +17,6 @@ import pytest
 from scipy import stats
 
 import lowdim
-from lowdim import simulate_events
 from lowdim.errors import ConfigError
 
 
@@ -48,7 +47,7 @@ def test_same_random_numbers_give_the_same_path():
     # seconds as the noise unit: strong input, ≈ 20 Hz, many spikes to compare
     cfg = _cfg(record_population="all", record_neurons=40)
     a = lowdim.simulate(cfg)
-    b = simulate_events(cfg)
+    b = lowdim.simulate(cfg, method="event")
     assert a.spike_time.size > 20
     _assert_same_path(a, b)
     assert b.attrs["method"] == "event"
@@ -67,7 +66,7 @@ def test_self_term_multi_block_and_repeated_spikes_exact():
         conn = lowdim.from_arrays(F, G, 1.0 / (phi.c * 300), dtype=np.float64)
     assert float(np.abs(np.asarray(conn.gamma)).max()) > 0.01  # ≥ 1 potential unit per spike (γ/τ)
     a = lowdim.simulate(cfg, conn, block=7)
-    b = simulate_events(cfg, conn, block=7)
+    b = lowdim.simulate(cfg, conn, block=7, method="event")
     counts = np.unique(a.spike_time.values + 1e3 * a.spike_neuron.values, return_counts=True)[1]
     assert counts.max() >= 2  # repeated spikes of one neuron in one step happened
     _assert_same_path(a, b)
@@ -77,7 +76,7 @@ def test_self_term_multi_block_and_repeated_spikes_exact():
 def test_feedforward_with_step_input_same_path():
     cfg = _cfg(topology="feedforward", input="step", input_level=1.5, step_start=0.05, sigma=0.3)
     a = lowdim.simulate(cfg)
-    b = simulate_events(cfg)
+    b = lowdim.simulate(cfg, method="event")
     _assert_same_path(a, b)
 
 
@@ -102,7 +101,10 @@ def test_statistically_identical_to_dense_path():
     conn = lowdim.paper(cfg.neurons, cfg.p, cfg.phi(), seed=123)
     dense = np.array([_run_stats(reference(cfg.replace(seed=s), conn), 0.02) for s in range(seeds)])
     event = np.array(
-        [_run_stats(simulate_events(cfg.replace(seed=100 + s), conn), 0.02) for s in range(seeds)]
+        [
+            _run_stats(lowdim.simulate(cfg.replace(seed=100 + s), conn, method="event"), 0.02)
+            for s in range(seeds)
+        ]
     )
     names = ["rate in", "rate rec", "Var m", "mean h", "Var h"]
     m_d, m_e = dense.mean(0), event.mean(0)
@@ -117,9 +119,9 @@ def test_statistically_identical_to_dense_path():
 
 def test_rejects_paired_and_membrane_noise():
     with pytest.raises(ConfigError, match="SNN only"):
-        simulate_events(_cfg(networks="both"))
+        lowdim.simulate(_cfg(networks="both"), method="event")
     with pytest.raises(ConfigError, match="membrane noise"):
-        simulate_events(_cfg(membrane_noise=0.1))
+        lowdim.simulate(_cfg(membrane_noise=0.1), method="event")
 
 
 def test_event_run_resumes_from_its_checkpoint_bitwise(tmp_path):
@@ -135,7 +137,7 @@ def test_event_run_resumes_from_its_checkpoint_bitwise(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         lowdim.simulate(cfg, method="event", checkpoint=path, checkpoint_steps=100, on_chunk=stop)
     resumed = lowdim.simulate(cfg, method="event", checkpoint=path, checkpoint_steps=100)
-    straight = simulate_events(cfg)
+    straight = lowdim.simulate(cfg, method="event")
     assert resumed.attrs["method"] == "event"
     for v in ("h", "m_snn", "rate_snn", "spike_time", "spike_neuron"):
         np.testing.assert_array_equal(resumed[v].values, straight[v].values, err_msg=v)
@@ -143,4 +145,4 @@ def test_event_run_resumes_from_its_checkpoint_bitwise(tmp_path):
 
 def test_event_method_refuses_procedural_loadings_with_a_reason():
     with pytest.raises(ConfigError, match="stored, untiled"):
-        simulate_events(_cfg(loadings="procedural"))
+        lowdim.simulate(_cfg(loadings="procedural"), method="event")

@@ -13,7 +13,7 @@ import lowdim
 from lowdim.connectivity import from_arrays
 from lowdim.models.field_limit import PaperField, brownian_increments, population_basis
 from lowdim.models.latent import Quadrature, relative_error
-from lowdim.models.paper import paper_network
+from lowdim.paper import paper_network
 from lowdim.procedural import paper_loadings
 
 PHI = lowdim.Tanh()

@@ -86,4 +86,5 @@ def test_live_traces_follow_a_simulation_chunk_by_chunk(tmp_path):
     ds = lowdim.simulate(cfg, on_chunk=both, checkpoint_steps=500)  # 4 chunks of 500 steps
     assert live.records == ds.sizes["time"] and live.figure.redraws == 4
     np.testing.assert_array_equal(np.concatenate(live.chunks["h"]), ds.h.values[:, :3])
+    np.testing.assert_array_equal(np.concatenate(live.chunks["distance"]), ds.distance.values)
     assert (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()

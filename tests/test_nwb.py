@@ -79,7 +79,12 @@ def test_export_reads_back_and_passes_nwbinspector(run_dir):
             assert ts.rate == pytest.approx(1 / (ds.time.values[1] - ds.time.values[0]))
         assert mod["rate_snn"].unit == "Hz"
         params = read_parameters(f)
-        want = _flat({k: json.loads(v) if k == "config" else v for k, v in ds.attrs.items()})
+        # attributes holding JSON (config, layout, kinds) are stored parsed, dicts unpacked
+        parsed = {
+            k: json.loads(v) if isinstance(v, str) and v[:1] in "{[" else v
+            for k, v in ds.attrs.items()
+        }
+        want = _flat(parsed)
         assert params == want
         assert params["lowdim_version"] == lowdim.__version__
         assert json.loads(f.notes) == json.loads(ds.attrs["config"])

@@ -31,7 +31,7 @@ def _no_stage_left(parent: Path) -> None:
 
 
 def test_output_folder_rule_and_provenance(tmp_path, monkeypatch):
-    from lowdim import preflight
+    from lowdim.paper import simulation as preflight
 
     monkeypatch.setitem(preflight.LARGE, "steps", 100)  # this run counts as large: estimated
     out = tmp_path / "runs" / "a"

@@ -7,8 +7,7 @@ import pytest
 
 import lowdim
 from lowdim import connectivity, procedural
-from lowdim.config import RunConfig
-from lowdim.engine import estimate_memory
+from lowdim.paper import RunConfig, estimate_memory
 
 SMALL = dict(neurons=2500, rank=6, duration=0.03, burn_in=0.01, record_dt=1e-3, seed=3)
 

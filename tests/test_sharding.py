@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
     import jax
     import lowdim
     assert jax.device_count() == 4, jax.devices()
-    from lowdim.models.paper import prepared
+    from lowdim.paper import prepared
     base = dict(neurons=2048, rank=6, duration=0.02, burn_in=0.005, dtype="float64", seed=1,
                 record_neurons=64)
     one = lowdim.simulate(lowdim.RunConfig(**base))

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import lowdim
-from lowdim.config import RunConfig
-from lowdim.models.paper import prepared
+from lowdim.paper import RunConfig, prepared
 from lowdim.solve import _contract
 
 

@@ -433,7 +433,7 @@ def test_devices_beyond_the_machine_are_named_before_divisibility():
 
 def test_memory_advice_names_the_records_and_cli_flags():
     """A huge --duration is large because of its records; the advice says so, in flags."""
-    from lowdim.engine import check_memory
+    from lowdim.paper import check_memory
 
     with pytest.raises(lowdim.MemoryBudgetError) as e:
         check_memory(RunConfig(neurons=2000, rank=5, duration=2e5))
@@ -445,7 +445,7 @@ def test_memory_advice_names_the_records_and_cli_flags():
 def test_large_runs_are_estimated_without_allocating():
     """Steps, memory by part (loadings, state, records) and the results' size on disk, for a
     run far too large to allocate in a test (N = 10⁶, p = 100: F and G alone are 800 MB)."""
-    from lowdim.preflight import cost, describe_cost, is_large
+    from lowdim.paper.simulation import cost, describe_cost, is_large
 
     cfg = RunConfig(neurons=1_000_000, rank=100, duration=1.0)
     c = cost(cfg)

@@ -4,13 +4,15 @@ Importing lowdim changes no global setting: JAX stays in its 32-bit mode unless 
 (float64 runs use a scoped context, :func:`float64`), and matplotlib's backend is untouched.
 """
 
-__version__ = "0.1.0"
-
-from . import probes  # noqa: E402
-from .config import RunConfig, load_config  # noqa: E402
-from .connectivity import LowRank, from_arrays, paper  # noqa: E402
-from .engine import estimate_memory, run, simulate, simulate_events  # noqa: E402
+from . import (
+    paper,  # noqa: E402  (the package; called, the paper's loadings)
+    probes,  # noqa: E402
+)
+from ._version import __version__  # noqa: F401
+from .connectivity import LowRank, from_arrays  # noqa: E402
+from .engine import run  # noqa: E402
 from .errors import ConfigError, MemoryBudgetError  # noqa: E402
+from .grid import Grid, Layout  # noqa: E402
 from .io import load, save  # noqa: E402
 from .network import (  # noqa: E402
     Along,
@@ -27,6 +29,7 @@ from .network import (  # noqa: E402
 )
 from .nonlinearity import Erf, Sigmoid, Tanh, Transfer, make_transfer  # noqa: E402
 from .nwb import to_neo, to_nwb  # noqa: E402
+from .paper import RunConfig, config_of, estimate_memory, load_config, simulate  # noqa: E402
 from .probes import (  # noqa: E402
     Activity,
     Distance,
@@ -38,16 +41,14 @@ from .probes import (  # noqa: E402
     Readout,
     Spikes,
 )
-from .record import config_of  # noqa: E402
 from .runs import rerun, save_run  # noqa: E402
-from .solve import Grid, Layout, float64, solve  # noqa: E402
+from .solve import float64, solve  # noqa: E402
 
 __all__ = [
     # the paper's front end
     "RunConfig",
     "load_config",
     "simulate",
-    "simulate_events",
     "estimate_memory",
     "config_of",
     "save_run",

@@ -4,7 +4,7 @@ What is measured (paper's network, p = 100, dt = 0.1 ms, τ = 10 ms, input noise
 of τ so that the mean rate is ≈ 2 Hz; float32):
 
 - lowdim SNN-only dense per-step path (``simulate``, networks="snn"), SNN-only event-driven path
-  (``simulate_events``), RNN-only and paired runs, at N = 10⁴, 10⁵, 10⁶ (``large``: also 4·10⁶);
+  (``simulate(cfg, method="event")``), RNN-only and paired runs, at N = 10⁴, 10⁵, 10⁶ (``large``: also 4·10⁶);
   short simulated durations (stated in the table) — every number is per simulated second of the
   *simulation loop*: JIT compilation (from ``jax.monitoring``) and connectivity construction are
   excluded; the whole-process time is reported beside it where a ratio is taken.
@@ -35,7 +35,14 @@ import sys
 import tempfile
 import time
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+from . import connectivity as conn_mod
+from .engine import available_memory, run
+from .paper import RunConfig, paper_network, simulate
+from .record import provenance
 
 __all__ = ["main", "copy_bandwidth"]
 
@@ -58,9 +65,6 @@ def copy_bandwidth(nbytes: int = 400 * 2**20, repeats: int = 5) -> float:
 def read_floor(n: int, p: int, repeats: int = 5) -> float:
     """Seconds of one read of two (n, p) float32 arrays (a fused sum over each), best of repeats:
     the floor of any step that reads F and G once."""
-    import jax
-    import jax.numpy as jnp
-
     F = jnp.ones((n, p), jnp.float32)
     G = jnp.ones((n, p), jnp.float32)
     f = jax.jit(lambda F, G: (F.sum(0), G.sum(0)))
@@ -98,15 +102,11 @@ class _CompileTimer:
 
 def _lowdim_run(kind: str, cfg, conn) -> dict:
     """One lowdim run; returns loop seconds (compile excluded) and whole-call seconds."""
-    import jax
-
-    from .engine import simulate, simulate_events
-
     jax.block_until_ready(conn.F)
     c0 = _CompileTimer.total()
     t0 = time.perf_counter()
     if kind == "snn_event":
-        ds = simulate_events(cfg.replace(networks="snn"), conn)
+        ds = simulate(cfg.replace(networks="snn"), conn, method="event")
         loop = float(ds.attrs["loop_seconds"])
     else:
         net = {"snn_dense": "snn", "rnn": "rnn", "paired": "both"}[kind]
@@ -134,9 +134,6 @@ def _lowdim_run(kind: str, cfg, conn) -> dict:
 def _batch_run(cfg, trials: int) -> dict:
     """The paper's paired network with ``trials`` trials as columns (independent input and
     spike noise per trial), the paper's probes; loop seconds per simulated second per trial."""
-    from .engine import run
-    from .models.paper import paper_network
-
     spec = paper_network(cfg)
     net = spec.net.replace(trials=trials if trials > 1 else None)
     ds = run(net, spec.grid, spec.probes, seed=cfg.seed, layout=spec.layout)
@@ -206,13 +203,6 @@ def _projected_max_n(n: int, sec_per_sim_s: float, bytes_per_neuron: float, mem:
 
 def main(large: bool = False, out: pathlib.Path | None = None, quick: bool = False) -> dict:
     """Run the benchmark, print the table, return the results (and write ``out/bench.json``)."""
-    import jax
-
-    from . import connectivity as conn_mod
-    from .config import RunConfig
-    from .engine import available_memory
-    from .record import provenance
-
     _CompileTimer.install()
     load = os.getloadavg()[0]
     if quick:

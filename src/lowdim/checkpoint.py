@@ -2,8 +2,8 @@
 
 A checkpoint is one ``.npz`` file holding
 
-- ``meta`` (JSON): format version, the run's identity (for the paper's network: its config JSON
-  and a fingerprint of custom loadings; otherwise a hash of the whole description), the chunk
+- ``meta`` (JSON): format version, the run's identity (a hash of each part of the run: network,
+  grid, probes, method, layout, random keys; :func:`lowdim.engine.identity_of`), the chunk
   length in records, the number of chunks done and in all, wall seconds so far;
 - ``state/<path>``: every leaf of the solve's state (potentials or event state, probe sums),
   named by its path in the state pytree;
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -27,10 +28,59 @@ import jax
 import numpy as np
 
 from .errors import ConfigError
+from .io import check_writable_file
 
-__all__ = ["Checkpointer", "fingerprint", "concat", "read", "write", "restore", "FORMAT"]
+__all__ = [
+    "check_args",
+    "check_path",
+    "Checkpointer",
+    "fingerprint",
+    "concat",
+    "read",
+    "write",
+    "restore",
+    "FORMAT",
+]
 
-FORMAT = 2
+FORMAT = 3
+
+
+def check_path(path, flag: str = "--checkpoint") -> Path:
+    """The checkpoint path, absolute: writable, and if it exists, a checkpoint file (an .npz
+    archive); ConfigError otherwise."""
+    import zipfile
+
+    path = check_writable_file(path, flag)
+    if path.exists() and not zipfile.is_zipfile(path):
+        raise ConfigError(
+            f"{flag} {str(path)!r} exists and is not a lowdim checkpoint; give a new file path "
+            "(a checkpoint is written there and read back to resume)"
+        )
+    return path
+
+
+def check_args(checkpoint, every, steps, keep_records) -> Path | None:
+    """The checkpoint arguments of a run (path, seconds between saves, steps between saves,
+    whether records are kept), checked before any work; returns the absolute path or None."""
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ConfigError(f"checkpoint_steps must be a positive integer, got {steps!r}")
+    if every is not None and (
+        isinstance(every, bool)
+        or not isinstance(every, int | float)
+        or not every >= 0
+        or not math.isfinite(every)
+    ):
+        raise ConfigError(f"checkpoint_every must be seconds ≥ 0 or None, got {every!r}")
+    if not isinstance(keep_records, bool):
+        raise ConfigError(f"keep_records must be True or False, got {keep_records!r}")
+    if checkpoint is None:
+        return None
+    if not isinstance(checkpoint, str | os.PathLike):
+        raise ConfigError(f"checkpoint must be a file path, got {type(checkpoint).__name__}")
+    path = check_path(checkpoint, "checkpoint")
+    if not keep_records:
+        raise ConfigError("checkpoints keep the records; use keep_records=True with checkpoint")
+    return path
 
 
 def fingerprint(connectivity) -> str:
@@ -111,8 +161,8 @@ def restore(state, leaves: dict, path):
 class Checkpointer:
     """Writes and reads the checkpoint of one run (see the module docstring).
 
-    ``identity``: a dict of strings that must match to resume (e.g. ``{"config": json,
-    "fingerprint": hash}``) or one string."""
+    ``identity``: a dict of strings that must match to resume (one hash per part of the run:
+    network, grid, probes, method, layout, random keys) or one string."""
 
     def __init__(self, path, identity, records_per_chunk: int, n_chunks: int):
         if jax.process_count() > 1:
@@ -148,25 +198,12 @@ class Checkpointer:
                 f"checkpoint {str(self.path)!r} has format {meta.get('format')}, this lowdim "
                 f"writes {FORMAT}; delete it to start afresh"
             )
-        for key, want in self.identity.items():
-            have = meta.get(key)
-            if have == want:
-                continue
-            if key == "config" and have is not None:
-                old, new = json.loads(have), json.loads(want)
-                diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-                raise ConfigError(
-                    f"checkpoint {str(self.path)!r} belongs to a different run (settings {diff} "
-                    "differ); use the same settings to resume, or another checkpoint path"
-                )
-            if key == "fingerprint":
-                raise ConfigError(
-                    f"checkpoint {str(self.path)!r} was made with other loadings; pass the same "
-                    "connectivity to resume, or use another checkpoint path"
-                )
+        differ = [k for k, want in self.identity.items() if meta.get(k) != want]
+        if differ:
             raise ConfigError(
-                f"checkpoint {str(self.path)!r} belongs to a different run; use the same "
-                "network, grid, probes and seed to resume, or another checkpoint path"
+                f"checkpoint {str(self.path)!r} belongs to a different run (its "
+                f"{', '.join(differ)} differ); use the same network, grid, probes, method, "
+                "layout and seed to resume, or another checkpoint path"
             )
         for key in ("records_per_chunk", "n_chunks"):
             if meta[key] != self.meta[key]:

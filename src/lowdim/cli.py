@@ -6,16 +6,34 @@ and no partial output.
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
+import shlex
+import signal
 import sys
+import threading
 import time
+import typing
 from pathlib import Path
 
+import jax
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from . import bench as bench_mod
+from . import cli_extra, experiments, record
+from ._version import __version__
+from .checkpoint import check_path
+from .cli_extra import console
 from .errors import ConfigError
+from .io import RESUMABLE, Terminated, check_disk_space, check_output_folder, staged_output
+from .paper import RunConfig, config_table
+from .paper.preflight import config_from
+from .paper.simulation import cost, describe_cost, is_large
+from .paper.simulation import simulate as simulate_paper
+from .runs import SUMMARY_KEYS, compare, read_run, summary_of, write_run  # noqa: F401
+from .sweep import SweepError, check_scheduler
 
 try:  # typer ≥ 0.2x vendors click
     from typer._click import exceptions as click_exc
@@ -42,9 +60,6 @@ app = typer.Typer(
       lowdim doctor                        # what is installed, what is missing
     """,
 )
-console = Console()
-
-from .runs import SUMMARY_KEYS, summary_of  # noqa: E402, F401  (summary.json of a paired run)
 
 
 def _print_summary(summary: dict, title: str) -> None:
@@ -85,26 +100,24 @@ def _run_config(
     previous=None,
     **run_options,
 ) -> dict:
-    """Check every input and path (lowdim.preflight), then run into a staged --out folder."""
-    from .engine import check_memory, simulate
-    from .io import check_output_folder, staged_output
-    from .runs import compare, write_run
+    """Check every input and path (lowdim.paper.preflight), then run into a staged --out folder.
 
-    # everything that can fail is checked before the first step: the output folder (the rule:
-    # refused if it holds results unless --overwrite), the checkpoint path, memory and disk
+    Everything that can fail is checked before the first step: the output folder (the rule:
+    refused if it holds results unless --overwrite) and the checkpoint path here; the inputs,
+    memory and disk once the run has planned its program (``on_plan``: planned once, memory
+    checked once)."""
     keep = _check_paths(out, checkpoint, overwrite)
     check_output_folder(out, overwrite=overwrite, keep=keep)
-    check_memory(cfg)
-    _check_cost(cfg, out, checkpoint)
     t0 = time.perf_counter()
     live = _live_traces(out, cfg) if progress else None  # OUT-live.png while it runs
     with staged_output(out, keep=keep, overwrite=overwrite) as tmp:
-        ds = simulate(
+        ds = simulate_paper(
             cfg,
             connectivity,
             progress=progress,
             checkpoint=checkpoint,
             on_chunk=live,
+            on_plan=lambda prog: _check_cost(cfg, prog, out, checkpoint),
             **run_options,
         )
         summary = write_run(tmp, ds, connectivity, figure)
@@ -137,14 +150,9 @@ def _made_with(attrs) -> str:
 def _check_paths(out: Path, checkpoint: Path | None, overwrite: bool) -> tuple:
     """The resumable entries of --out (a sweep store, a checkpoint inside it); raises
     ConfigError now if --checkpoint cannot be written."""
-    import os
-
-    from .io import RESUMABLE
-    from .preflight import check_checkpoint_path
-
     keep = RESUMABLE
     if checkpoint is not None:
-        ck = check_checkpoint_path(checkpoint, "--checkpoint")
+        ck = check_path(checkpoint, "--checkpoint")
         folder = Path(os.path.abspath(out))
         if ck == folder:
             raise ConfigError(
@@ -156,12 +164,10 @@ def _check_paths(out: Path, checkpoint: Path | None, overwrite: bool) -> tuple:
     return keep
 
 
-def _check_cost(cfg, out: Path, checkpoint: Path | None) -> None:
-    """Disk space for the results (and checkpoint); the estimate is printed for large runs."""
-    from .io import check_disk_space
-    from .preflight import cost, describe_cost, is_large
-
-    c = cost(cfg)
+def _check_cost(cfg, prog, out: Path, checkpoint: Path | None) -> None:
+    """Disk space for the results (and checkpoint) of the planned program ``prog`` of ``cfg``;
+    the estimate is printed for large runs."""
+    c = cost(prog)
     advice = (
         "free some space, choose another --out, or record less (--record-neurons, "
         "--record-dt, --duration)"
@@ -171,8 +177,6 @@ def _check_cost(cfg, out: Path, checkpoint: Path | None) -> None:
         ckpt_bytes = c["disk"] + c["memory"]["state"]
         check_disk_space(Path(checkpoint).parent, ckpt_bytes, "the checkpoint", advice)
     if is_large(c):
-        import sys
-
         print(describe_cost(cfg, c), file=sys.stderr, flush=True)
 
 
@@ -189,8 +193,6 @@ def demo(
       lowdim demo
       lowdim demo --seed 3 --out runs/demo3
     """
-    from .config import RunConfig
-
     cfg = RunConfig(neurons=20_000, rank=20, duration=1.0, seed=seed).validated()
     _run_config(
         cfg,
@@ -249,9 +251,6 @@ def simulate(
       lowdim simulate -N 1000000 --load 1e-4 --loadings-dtype bfloat16 --out runs/big
       lowdim simulate --config run.toml --checkpoint runs/b.ckpt --out runs/b
     """
-    from .config import config_table
-    from .preflight import config_from
-
     opts = {
         "neurons": neurons,
         "rank": rank,
@@ -315,11 +314,6 @@ def rerun(
       lowdim rerun lowdim-out/simulate
       lowdim rerun runs/a --out runs/a-again
     """
-    import os
-
-    from .preflight import config_from
-    from .runs import read_run
-
     previous, table, conn, options = read_run(run_dir)
     out = out or Path(str(run_dir).rstrip("/\\") + "-rerun")
     if os.path.abspath(out) == os.path.abspath(run_dir):
@@ -341,10 +335,6 @@ def rerun(
 @app.command()
 def info():
     """Version, JAX backend and devices (`lowdim doctor` checks the whole installation)."""
-    import jax
-
-    from . import __version__
-
     console.print(f"lowdim {__version__}")
     console.print(f"jax {jax.__version__}, backend: {jax.default_backend()}")
     for d in jax.devices():
@@ -371,8 +361,6 @@ def reproduce(
       lowdim reproduce fig2 --scale medium --workers 2
       lowdim reproduce fig2 --scale paper --scheduler tcp://head-node:8786
     """
-    from . import experiments
-
     if figure not in experiments.REGISTRY:
         raise ConfigError(
             f"unknown figure {figure!r}; choose one of {sorted(experiments.REGISTRY)}."
@@ -381,8 +369,6 @@ def reproduce(
     if figure not in experiments.available():
         raise ConfigError(f"{figure} is not available in this installation")
     out = out or Path("lowdim-out") / figure
-    import inspect
-
     run = experiments.get(figure).run
     params = inspect.signature(run).parameters
     takes_any = any(v.kind is inspect.Parameter.VAR_KEYWORD for v in params.values())
@@ -393,8 +379,6 @@ def reproduce(
                 raise ConfigError(f"--{name} is not used by {figure}; leave it out")
             kwargs[name] = value
     if scheduler is not None:
-        from .sweep import check_scheduler
-
         check_scheduler(scheduler, flag="--scheduler")
     if workers is not None and workers < 0:
         raise ConfigError(f"--workers must be ≥ 0 (0: run in this process), got {workers}")
@@ -410,15 +394,11 @@ def _staged(out: Path, overwrite: bool):
     """Stage an experiment's output: checked now (refused if it holds results, unless
     --overwrite), moved into place when the run has finished, removed on error or signal; a
     sweep store in it is carried through the run and kept."""
-    from .io import staged_output
-
     return staged_output(out, carry=True, overwrite=overwrite)
 
 
 def _option_type(hint):
     """int, float, bool or str from a (possibly optional) annotation."""
-    import typing
-
     for t in (hint, *typing.get_args(hint)):
         if t in (bool, int, float, str):
             return t
@@ -428,9 +408,6 @@ def _option_type(hint):
 def _extra_options(args: list[str], run, what: str) -> dict:
     """``--name value`` (or ``--name=value``; ``--flag`` for booleans) → keyword arguments of
     ``run``, converted with the types of its signature."""
-    import inspect
-    import typing
-
     params = inspect.signature(run).parameters
     hints = typing.get_type_hints(run)
     skip = {"scale", "out", "progress", "seed"}
@@ -496,8 +473,6 @@ def lecture(
       lowdim lecture hopfield
       lowdim lecture ring --scale large --out runs/ring
     """
-    from . import experiments
-
     have = experiments.available(experiments.LECTURES)
     name = experiments.LECTURE_ALIASES.get(name, name)
     if name == "list":
@@ -535,8 +510,6 @@ def bench(
       lowdim bench
       lowdim bench --large --out bench-results
     """
-    from . import bench as bench_mod
-
     if out is None:
         bench_mod.main(large=large, out=None)
         return
@@ -544,39 +517,48 @@ def bench(
         bench_mod.main(large=large, out=tmp)
 
 
-def _html_report(out: Path, t0: float) -> None:
-    from .cli_extra import html_report  # out/index.html (lowdim.report)
+_html_report = cli_extra.html_report  # out/index.html (lowdim.report)
+_live_traces = cli_extra.live_traces  # OUT-live.png while a run works (lowdim.live)
+_did_you_mean = cli_extra.did_you_mean
 
-    html_report(out, t0)
-
-
-def _live_traces(out: Path, cfg):
-    from .cli_extra import live_traces  # OUT-live.png while a run works (lowdim.live)
-
-    return live_traces(out, cfg)
+cli_extra.register(app)  # doctor, export nwb, report (after this module's commands)
 
 
-def _did_you_mean(word: str, choices) -> str:
-    from .cli_extra import did_you_mean
+def cli_reference_markdown(width: int = 100) -> str:
+    """The help of ``lowdim`` and of every (sub-)command as Markdown: one section per command
+    with its ``--help`` text, made from the command line's own definitions (the documentation's
+    CLI reference is generated from this, so it cannot drift from the program)."""
+    import typer.main
 
-    return did_you_mean(word, choices)
+    try:
+        import click
+    except ImportError:  # pragma: no cover — typer vendors click
+        from typer import _click as click
 
+    root = typer.main.get_command(app)
+    parts = []
 
-from . import cli_extra  # noqa: E402, F401  (registers doctor, export nwb, report)
+    def walk(cmd, path, parent_ctx):
+        ctx = click.Context(
+            cmd,
+            info_name=path[-1],
+            parent=parent_ctx,
+            terminal_width=width,
+            max_content_width=width,
+        )
+        title = " ".join(path)
+        parts.append(f"## `{title}`\n\n```text\n{cmd.get_help(ctx).rstrip()}\n```\n")
+        for name in getattr(cmd, "commands", {}):
+            walk(cmd.commands[name], [*path, name], ctx)
+
+    walk(root, ["lowdim"], None)
+    return "\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input ends with one line ``error: …`` and exit code 2; a failure of the
     run itself (disk, sweep points, a rerun that differs) with one line and exit code 1; Ctrl-C
     (130) and SIGTERM (143) leave nothing half-written."""
-    import shlex
-    import signal
-    import threading
-
-    from . import record
-    from .io import Terminated
-    from .sweep import SweepError
-
     args = list(sys.argv[1:] if argv is None else argv)
     record.COMMAND = shlex.join(["lowdim", *args])  # recorded in every result's provenance
     # Ctrl-C and SIGTERM raise Terminated (a KeyboardInterrupt): staged output is removed on the

@@ -1,7 +1,8 @@
 """Commands of ``lowdim`` beside the runs: ``doctor``, ``export nwb``, ``report``; the HTML report
 written after every run; "did you mean" for names the command line checks itself.
 
-Registered on :data:`lowdim.cli.app` when :mod:`lowdim.cli` is imported.
+:func:`register` adds the commands to :data:`lowdim.cli.app` (this module imports nothing of
+:mod:`lowdim.cli`: the command line sits above it).
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import time
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
-from .cli import app, console
+from .doctor import run_checks
 from .errors import ConfigError
+from .live import LiveTraces
+from .nwb import export_nwb
+from .report import render_report, report_after_run
 
-__all__ = ["did_you_mean", "html_report", "cli_reference_markdown", "live_traces"]
+__all__ = ["did_you_mean", "html_report", "live_traces", "register", "console"]
+
+#: the console of the command line (lowdim.cli.console is this one)
+console = Console()
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -29,8 +37,6 @@ def did_you_mean(word: str, choices) -> str:
 
 def html_report(out: Path, t0: float | None = None) -> None:
     """Write ``out/index.html`` after a successful run (a failure here is a warning only)."""
-    from .report import report_after_run
-
     wall = time.perf_counter() - t0 if t0 is not None else None
     path = report_after_run(out, wall_seconds=wall, command=["lowdim", *sys.argv[1:]])
     if path is not None:
@@ -40,15 +46,12 @@ def html_report(out: Path, t0: float | None = None) -> None:
 def live_traces(out: Path, cfg):
     """The live figure of a paired run into ``out``: ``OUT-live.png`` beside the folder (it is
     drawn after 10 s of wall time, redrawn every 5 s, and removed when the run has finished)."""
-    from .live import LiveTraces
-
     out = Path(out)
     return LiveTraces(
         out.parent / f"{out.name}-live.png", cfg.steps_per_record * cfg.dt, cfg.n_steps * cfg.dt
     )
 
 
-@app.command()
 def doctor(
     out: Path = typer.Option(Path("."), help="folder whose write access to check"),
 ):
@@ -65,8 +68,6 @@ def doctor(
     """
     from rich.markup import escape
     from rich.table import Table
-
-    from .doctor import run_checks
 
     checks = run_checks(out)
     table = Table(title="lowdim doctor", show_header=True)
@@ -104,14 +105,6 @@ def doctor(
     console.print("lowdim can run here.")
 
 
-export_app = typer.Typer(
-    no_args_is_help=True,
-    help="Write a run in another format (NWB for the DANDI archive and NWB tools).",
-)
-app.add_typer(export_app, name="export")
-
-
-@export_app.command("nwb")
 def export_nwb_cmd(
     run_dir: Path = typer.Argument(
         ..., metavar="RUN_DIR", help="output folder of lowdim simulate or demo (or a .nc file)"
@@ -131,14 +124,11 @@ def export_nwb_cmd(
       lowdim export nwb runs/a --out a.nwb
       nwbinspector runs/a/run.nwb               # the archive's checks
     """
-    from .nwb import export_nwb
-
     t0 = time.perf_counter()
     path = export_nwb(run_dir, out)
     console.print(f"wrote {path} in {time.perf_counter() - t0:.1f} s")
 
 
-@app.command()
 def report(
     folder: Path = typer.Argument(..., metavar="FOLDER", help="output folder of a lowdim command"),
 ):
@@ -150,39 +140,19 @@ def report(
       lowdim report lowdim-out/fig1
       python3 -m webbrowser lowdim-out/fig1/index.html
     """
-    from .report import render_report
-
     if not folder.is_dir():
         raise ConfigError(f"{str(folder)!r} is not a folder; give an output folder of lowdim")
     console.print(f"wrote {render_report(folder)}")
 
 
-def cli_reference_markdown(width: int = 100) -> str:
-    """The help of ``lowdim`` and of every (sub-)command as Markdown: one section per command
-    with its ``--help`` text, made from the command line's own definitions (the documentation's
-    CLI reference is generated from this, so it cannot drift from the program)."""
-    import typer.main
-
-    try:
-        import click
-    except ImportError:  # pragma: no cover — typer vendors click
-        from typer import _click as click
-
-    root = typer.main.get_command(app)
-    parts = []
-
-    def walk(cmd, path, parent_ctx):
-        ctx = click.Context(
-            cmd,
-            info_name=path[-1],
-            parent=parent_ctx,
-            terminal_width=width,
-            max_content_width=width,
-        )
-        title = " ".join(path)
-        parts.append(f"## `{title}`\n\n```text\n{cmd.get_help(ctx).rstrip()}\n```\n")
-        for name in getattr(cmd, "commands", {}):
-            walk(cmd.commands[name], [*path, name], ctx)
-
-    walk(root, ["lowdim"], None)
-    return "\n".join(parts)
+def register(app: typer.Typer) -> None:
+    """Add ``doctor``, ``export nwb`` and ``report`` to ``app`` (:mod:`lowdim.cli` calls it
+    once, after its own commands)."""
+    app.command()(doctor)
+    export_app = typer.Typer(
+        no_args_is_help=True,
+        help="Write a run in another format (NWB for the DANDI archive and NWB tools).",
+    )
+    export_app.command("nwb")(export_nwb_cmd)
+    app.add_typer(export_app, name="export")
+    app.command()(report)

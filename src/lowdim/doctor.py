@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ._version import __version__
+
 __all__ = ["Check", "run_checks", "EXTRAS"]
 
 
@@ -192,8 +194,6 @@ def check_chromium() -> Check:
 
 def run_checks(folder: str | Path = ".") -> list[Check]:
     """Every check, in the order the command prints them."""
-    from . import __version__
-
     checks = [Check("lowdim", "ok", f"{__version__} ({Path(__file__).resolve().parent})")]
     checks.append(check_python())
     checks += check_jax()

@@ -55,6 +55,7 @@ import numpy as np
 from .dynamics import thinning_block
 from .errors import ConfigError
 from .network import Poisson
+from .views import DenseView
 
 __all__ = ["init_state", "advance", "step_views", "groups", "memory_bytes"]
 
@@ -497,8 +498,6 @@ class EventView:
 
 
 def _binary_view(prog, P, core):
-    from .solve import DenseView
-
     S = core["S"].T  # (N, B)
     return DenseView(prog, P, [S], [S], None, [core["m"].T])
 

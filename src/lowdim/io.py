@@ -39,6 +39,7 @@ from pathlib import Path
 import xarray as xr
 
 from .errors import ConfigError
+from .record import provenance
 
 __all__ = [
     "save",
@@ -465,8 +466,6 @@ class staged_output:
     def _commit(self) -> None:
         out, tmp = self._abs, self.tmp
         if not os.path.lexists(tmp / "provenance.json"):
-            from .record import provenance
-
             atomic_write_json(tmp / "provenance.json", provenance())
         with deferred_signals():
             out.mkdir(parents=True, exist_ok=True)

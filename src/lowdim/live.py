@@ -48,7 +48,7 @@ class LiveFigure:
             return False
         if not force and now - self._t0 < self.start_after:
             return False
-        from .plotting import savefig
+        from .plotting import savefig  # deferred: matplotlib costs start-up time
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +121,7 @@ class LivePoints:
     def _draw(self):
         import numpy as np
 
-        from .plotting import plt
+        from .plotting import plt  # deferred: matplotlib costs start-up time
 
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
         xs_all = []
@@ -188,11 +188,11 @@ class LiveTraces:
     def __call__(self, rec: dict, first: int) -> None:
         import numpy as np
 
-        for key in ("h", "x", "dist"):
+        for key in ("h", "x", "distance"):
             if key in rec:
                 v = np.asarray(rec[key], dtype=np.float32)
-                self.chunks.setdefault(key, []).append(v[:, : self.n] if key != "dist" else v)
-        self.records = first + next((len(rec[k]) for k in ("h", "x", "dist") if k in rec), 0)
+                self.chunks.setdefault(key, []).append(v[:, : self.n] if key != "distance" else v)
+        self.records = first + next((len(rec[k]) for k in ("h", "x", "distance") if k in rec), 0)
         if self.figure.update() and self.figure.redraws == 1:
             import sys
 
@@ -201,10 +201,10 @@ class LiveTraces:
     def _draw(self):
         import numpy as np
 
-        from .plotting import plt
+        from .plotting import plt  # deferred: matplotlib costs start-up time
 
         data = {k: np.concatenate(v) for k, v in self.chunks.items()}
-        rows = 3 if "dist" in data else 2
+        rows = 3 if "distance" in data else 2
         fig, axes = plt.subplots(rows, 1, figsize=(8, 2.2 * rows + 0.6), sharex=True)
         m = len(next(iter(data.values())))  # records drawn (a resumed run starts later)
         t = (np.arange(m) + 1 + self.records - m) * self.record_dt  # end of each interval
@@ -213,9 +213,9 @@ class LiveTraces:
                 for i in range(data[key].shape[1]):
                     ax.plot(t, data[key][:, i], lw=0.8, color=f"C{i % 10}")
             ax.set_ylabel(label)
-        if "dist" in data:
-            for j, pop in enumerate(("in", "rec")[: data["dist"].shape[1]]):
-                axes[2].plot(t, data["dist"][:, j], lw=1, label=pop)
+        if "distance" in data:
+            for j, pop in enumerate(("in", "rec")[: data["distance"].shape[1]]):
+                axes[2].plot(t, data["distance"][:, j], lw=1, label=pop)
             axes[2].set_ylabel("mean |h − x|")
             axes[2].legend(fontsize=8)
         axes[-1].set_xlabel("time (s)")

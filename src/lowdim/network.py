@@ -42,8 +42,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .connectivity import DENSE_MAX_N
 from .errors import ConfigError
 from .nonlinearity import Transfer
+from .procedural import RowSampler  # noqa: F401  (lowdim.network.RowSampler, as before)
 
 __all__ = [
     "Network",
@@ -332,61 +334,6 @@ class Populations(Mapping):
         return f"Populations(N = {self.neurons}; {sizes}; {self._hash[:12]})"
 
 
-# ----------------------------------------------------------------------------- loadings
-@dataclass(frozen=True)
-class RowSampler:
-    """Loadings regenerated from a seed: z_i ~ ρ, F_i = f(z_i), G_i = g(z_i), row by row.
-
-    Rows are *defined* in tiles of :data:`lowdim.procedural.TILE_ROWS`: tile t is
-    ``draw(fold_in(fold_in(PRNGKey(seed), 1), t), TILE_ROWS, dtype)`` (a counter-based
-    generator: any tile can be made on its own, on any device), so a network of N neurons is a
-    prefix of a larger one and stored and procedural runs see the same numbers.
-
-    ``draw(key, rows, dtype) -> z (rows, d)``; ``f(z)``, ``g(z)`` -> (rows, rank), always called
-    on a 2-D block z (rows, d) (the tiles of a block are stacked along the rows).
-    """
-
-    rank: int
-    draw: Callable
-    f: Callable
-    g: Callable
-    seed: int = 0
-    name: str = "sampler"
-
-    def tiles(self, tiles, dtype, storage_dtype=None, valid_rows=None):
-        """(F, G) for definition tiles ``tiles`` (int array of shape S): S + (TILE_ROWS, p)."""
-        from .procedural import loadings_key, sampler_tiles
-
-        return sampler_tiles(
-            self.draw,
-            self.f,
-            self.g,
-            self.rank,
-            loadings_key(self.seed),
-            tiles,
-            dtype,
-            storage_dtype,
-            valid_rows,
-        )
-
-    def materialize(self, rows: int, dtype=jnp.float32, storage_dtype=None, group_tiles=16):
-        """Stored (F, G) of the first ``rows`` rows, built tile by tile (outputs only in
-        ``storage_dtype``: no full-size temporary in ``dtype``)."""
-        from .procedural import TILE_ROWS
-
-        n_tiles = -(-rows // TILE_ROWS)
-        groups = -(-n_tiles // group_tiles)
-        sd = storage_dtype or dtype
-
-        @jax.jit
-        def build():
-            idx = jnp.arange(groups * group_tiles, dtype=jnp.int32).reshape(groups, group_tiles)
-            F, G = jax.lax.map(lambda t: self.tiles(t, dtype, sd), idx)
-            return F.reshape(-1, self.rank)[:rows], G.reshape(-1, self.rank)[:rows]
-
-        return build()
-
-
 # ----------------------------------------------------------------------------- inputs
 @jax.tree_util.register_pytree_node_class
 @dataclass(frozen=True)
@@ -628,8 +575,6 @@ class Network:
 
     def dense(self) -> np.ndarray:
         """The N×N matrix W with the recurrence's masks and W_ii = 0 (validation, N ≤ 5000)."""
-        from .connectivity import DENSE_MAX_N
-
         if self.neurons > DENSE_MAX_N:
             raise ConfigError(
                 f"dense() builds an N×N matrix and is limited to N ≤ {DENSE_MAX_N} "

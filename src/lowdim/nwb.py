@@ -37,7 +37,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._version import __version__
 from .errors import ConfigError
+from .io import load
 
 __all__ = ["to_nwb", "export_nwb", "to_neo", "spike_trains", "read_parameters"]
 
@@ -200,8 +202,6 @@ def to_nwb(
     from hdmf.backends.hdf5.h5_utils import H5DataIO
     from pynwb.file import Subject
     from pynwb.misc import Units
-
-    from . import __version__
 
     path = Path(path)
     if path.suffix != ".nwb":
@@ -368,8 +368,6 @@ def _atomic(path: Path, write) -> None:
 
 def export_nwb(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """``RUN_DIR/run.nc`` (or a ``.nc`` file) → NWB at ``out`` (default ``RUN_DIR/run.nwb``)."""
-    from .io import load
-
     src = Path(run_dir)
     if src.is_dir():
         nc = src / "run.nc"

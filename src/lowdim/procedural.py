@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
@@ -29,6 +30,7 @@ from .nonlinearity import Transfer
 
 __all__ = [
     "TILE_ROWS",
+    "RowSampler",
     "loadings_key",
     "paper_sampler",
     "sampler_tiles",
@@ -78,8 +80,6 @@ class Centered:
 def paper_sampler(rank: int, phi: Transfer, seed: int = 0):
     """The paper's loadings (Eq. 7) as a :class:`~lowdim.network.RowSampler`: ξ_i ~ N(0, I_p),
     F = ξ, G = φ(ξ) − a."""
-    from .network import RowSampler
-
     return RowSampler(
         rank=int(rank),
         draw=NormalRows(int(rank)),
@@ -110,6 +110,56 @@ def sampler_tiles(draw, f, g, rank, key, tiles, dtype, storage_dtype=None, valid
         F, G = jnp.where(ok, F, zero), jnp.where(ok, G, zero)
     shape = tuple(jnp.shape(tiles)) + (TILE_ROWS, rank)
     return F.reshape(shape), G.reshape(shape)
+
+
+@dataclass(frozen=True)
+class RowSampler:
+    """Loadings regenerated from a seed: z_i ~ ρ, F_i = f(z_i), G_i = g(z_i), row by row.
+
+    Rows are *defined* in tiles of :data:`TILE_ROWS`: tile t is
+    ``draw(fold_in(fold_in(PRNGKey(seed), 1), t), TILE_ROWS, dtype)`` (a counter-based
+    generator: any tile can be made on its own, on any device), so a network of N neurons is a
+    prefix of a larger one and stored and procedural runs see the same numbers.
+
+    ``draw(key, rows, dtype) -> z (rows, d)``; ``f(z)``, ``g(z)`` -> (rows, rank), always called
+    on a 2-D block z (rows, d) (the tiles of a block are stacked along the rows).
+    """
+
+    rank: int
+    draw: Callable
+    f: Callable
+    g: Callable
+    seed: int = 0
+    name: str = "sampler"
+
+    def tiles(self, tiles, dtype, storage_dtype=None, valid_rows=None):
+        """(F, G) for definition tiles ``tiles`` (int array of shape S): S + (TILE_ROWS, p)."""
+        return sampler_tiles(
+            self.draw,
+            self.f,
+            self.g,
+            self.rank,
+            loadings_key(self.seed),
+            tiles,
+            dtype,
+            storage_dtype,
+            valid_rows,
+        )
+
+    def materialize(self, rows: int, dtype=jnp.float32, storage_dtype=None, group_tiles=16):
+        """Stored (F, G) of the first ``rows`` rows, built tile by tile (outputs only in
+        ``storage_dtype``: no full-size temporary in ``dtype``)."""
+        n_tiles = -(-rows // TILE_ROWS)
+        groups = -(-n_tiles // group_tiles)
+        sd = storage_dtype or dtype
+
+        @jax.jit
+        def build():
+            idx = jnp.arange(groups * group_tiles, dtype=jnp.int32).reshape(groups, group_tiles)
+            F, G = jax.lax.map(lambda t: self.tiles(t, dtype, sd), idx)
+            return F.reshape(-1, self.rank)[:rows], G.reshape(-1, self.rank)[:rows]
+
+        return build()
 
 
 def tiles_of(key, tiles, rank: int, phi: Transfer, dtype, storage_dtype=None, valid_rows=None):

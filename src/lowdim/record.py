@@ -1,17 +1,10 @@
 """What a run keeps, as an ``xarray.Dataset`` with named dimensions, units and provenance.
 
-Variables (present when the network(s) they describe were run):
-
-- ``x`` (time, neuron), ``h`` (time, neuron): RNN and SNN potentials of the recorded neurons,
-  sampled at the end of each record interval (dimensionless).
-- ``m_rnn`` (time, mode), ``m_snn`` (time, mode): overlaps s Gᵀ φ(x) and s Gᵀ S (Eq. 8), averaged
-  over each record interval (Hz·s = dimensionless with the paper's s = 1/(cN), units of 1/s·s).
-- ``rate_rnn`` (time, population), ``rate_snn`` (time, population): population rates (Hz).
-- ``distance`` (time, population): mean over the population of |h − x|, interval average.
-- ``distance_neuron`` (neuron): per recorded neuron, time average of |h_i − x_i| after burn-in.
-- ``spike_time``, ``spike_neuron`` (spike): spikes of the recorded neurons (start of their step).
-- attrs: ``distance_rec`` (Δ_N^rec after burn-in), ``distance_in``, mean rates, a, c, the full
-  config (JSON), seed, version, backend, wall time.
+:func:`dataset_of_run` is the one dataset builder: one variable per probe, named as the probe,
+with dims ``(trial?, time, network?, *dims)`` (averages without ``time``), units and long names
+as attributes; a spike probe ``NAME`` as lists ``NAME_time``, ``NAME_neuron`` (``NAME_trial``)
+along ``NAME_event``. Attributes: grid, kinds, method, layout, timings and :func:`provenance`.
+A front end adds its own attributes (the paper's: :mod:`lowdim.paper.dataset`).
 """
 
 from __future__ import annotations
@@ -30,9 +23,9 @@ import jax
 import numpy as np
 import xarray as xr
 
-from .errors import ConfigError
+from ._version import __version__
 
-__all__ = ["paper_dataset", "dataset_of_run", "provenance", "config_of", "git_commit"]
+__all__ = ["dataset_of_run", "provenance", "git_commit"]
 
 #: the command line of this process, set by ``lowdim.cli.main`` (None: taken from sys.argv)
 COMMAND: str | None = None
@@ -77,8 +70,6 @@ def provenance() -> dict:
     integers, so that they fit NetCDF attributes): lowdim version and git commit (when run from
     a checkout), UTC time, the command line, versions of Python, JAX, jaxlib, NumPy and
     xarray, the backend and the first device."""
-    from . import __version__
-
     dev = jax.devices()[0]
     try:
         import jaxlib
@@ -101,90 +92,6 @@ def provenance() -> dict:
         "device_count": jax.device_count(),
         "os": platform.platform(),
     }
-
-
-def paper_dataset(spec, prog, records: dict | None, averages: dict, wall: float) -> xr.Dataset:
-    """The paper run's dataset; ``records=None`` (streamed run) gives summary attributes only.
-
-    ``averages`` holds the time averages after burn-in (``rate_*_avg``, ``dist_avg``,
-    ``dist_neuron``), one trial."""
-    cfg = spec.cfg
-    spr, dt = cfg.steps_per_record, cfg.dt
-    rec_idx = spec.rec_idx
-    coords = {
-        "neuron": ("neuron", rec_idx.astype(np.int64), {"long_name": "neuron index"}),
-        "population": ("population", ["in", "rec"]),
-    }
-    k_ov = min(cfg.record_overlaps, cfg.p)
-    if records is not None:
-        n_rec_times = cfg.n_records
-        time = (np.arange(n_rec_times) + 1) * spr * dt
-        coords["time"] = ("time", time, {"units": "s", "long_name": "end of record interval"})
-        coords["mode"] = ("mode", np.arange(k_ov), {"long_name": "overlap index μ"})
-    data = {}
-    if records is not None and spec.rnn:
-        data["x"] = (
-            ("time", "neuron"),
-            records["x"],
-            {"long_name": "RNN potential x_i", "units": "1"},
-        )
-        data["rate_rnn"] = (("time", "population"), records["rate_rnn"], {"units": "Hz"})
-        data["m_rnn"] = (("time", "mode"), records["m_rnn"], {"long_name": "RNN overlaps m_μ"})
-    if records is not None and spec.snn:
-        data["h"] = (
-            ("time", "neuron"),
-            records["h"],
-            {"long_name": "SNN potential h_i", "units": "1"},
-        )
-        data["rate_snn"] = (("time", "population"), records["rate_snn"], {"units": "Hz"})
-        data["m_snn"] = (("time", "mode"), records["m_snn"], {"long_name": "SNN overlaps m_μ"})
-        counts = records["spikes"].reshape(-1, len(rec_idx)).astype(np.int64)  # (steps, rec)
-        step, col = np.nonzero(counts)
-        reps = counts[step, col]
-        data["spike_time"] = (("spike",), np.repeat(step * dt, reps), {"units": "s"})
-        data["spike_neuron"] = (("spike",), np.repeat(rec_idx[col], reps).astype(np.int64))
-    if records is not None and spec.rnn and spec.snn:
-        data["distance"] = (
-            ("time", "population"),
-            records["dist"],
-            {"long_name": "population mean of |h − x|", "units": "1"},
-        )
-    phi = spec.phi
-    attrs = {
-        "title": "lowdim paired SNN/RNN run",
-        "config": cfg.to_json(),
-        "seed": cfg.seed,
-        "neurons": cfg.neurons,
-        "rank": cfg.p,
-        "load": cfg.alpha,
-        "duration": cfg.n_steps * dt,
-        "dt": dt,
-        "n_steps": cfg.n_steps,
-        "burn_in": cfg.burn_steps * dt,
-        "a": phi.a,
-        "c": phi.c,
-        "max_phi": phi.max,
-        "scale": float(spec.scale),
-        "noise_time_unit": cfg.noise_time_unit,
-        "method": prog.method,
-        "loadings_fingerprint": _fingerprint(spec),
-        "wall_seconds": wall,
-        **provenance(),
-    }
-    if spec.rnn and spec.snn:  # per-neuron averages are kept also when records are streamed
-        data["distance_neuron"] = (
-            ("neuron",),
-            np.asarray(averages["dist_neuron"][0], np.float64),
-            {"long_name": "time average of |h_i − x_i| after burn-in (every step)", "units": "1"},
-        )
-        dist = np.asarray(averages["dist_avg"][0], np.float64)
-        attrs["distance_in"] = float(dist[0])
-        attrs["distance_rec"] = float(dist[1])
-    if spec.rnn:
-        attrs["rate_rnn_hz"] = _mean_rate(averages["rate_rnn_avg"][0], cfg)
-    if spec.snn:
-        attrs["rate_snn_hz"] = _mean_rate(averages["rate_snn_avg"][0], cfg)
-    return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
 def dataset_of_run(prog, traces: dict | None, averages: dict, timing: dict) -> xr.Dataset:
@@ -261,45 +168,3 @@ def dataset_of_run(prog, traces: dict | None, averages: dict, timing: dict) -> x
         **provenance(),
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)
-
-
-def _fingerprint(spec) -> str:
-    """The loadings' fingerprint: the config's (set by simulate), else hashed here."""
-    fp = spec.cfg.loadings_fingerprint
-    if spec.connectivity is not None and fp == "paper":
-        from .checkpoint import fingerprint
-
-        fp = fingerprint(spec.connectivity)
-    return fp
-
-
-def _mean_rate(pop_avg, cfg) -> float:
-    """Whole-network mean rate after burn-in from the per-population averages."""
-    frac = cfg.n_in / cfg.neurons
-    pop = np.asarray(pop_avg, dtype=np.float64)
-    return float(frac * pop[0] + (1 - frac) * pop[1])
-
-
-def config_of(ds: xr.Dataset) -> dict:
-    """The run's configuration, parsed back from the dataset's attributes: a dict that
-    :func:`lowdim.simulate` and :meth:`lowdim.RunConfig.from_dict` accept. A run made with
-    custom loadings carries their fingerprint (``loadings_fingerprint``), so that its config
-    runs again only with the same loadings."""
-    if not isinstance(ds, xr.Dataset):
-        raise ConfigError(f"config_of needs an xarray.Dataset, got {type(ds).__name__}")
-    text = ds.attrs.get("config")
-    if not isinstance(text, str):
-        raise ConfigError(
-            "this dataset holds no lowdim run configuration (no 'config' attribute); config_of "
-            "reads datasets made by lowdim.simulate (or lowdim.load of their run.nc)"
-        )
-    try:
-        cfg = json.loads(text)
-    except ValueError:
-        cfg = None
-    if not isinstance(cfg, dict):
-        raise ConfigError("the dataset's 'config' attribute is not a JSON table of settings")
-    fp = ds.attrs.get("loadings_fingerprint", "paper")
-    if isinstance(fp, str) and fp != "paper":
-        cfg.setdefault("loadings_fingerprint", fp)
-    return cfg

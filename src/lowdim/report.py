@@ -31,6 +31,11 @@ import json
 import math
 from pathlib import Path
 
+from . import record
+from ._version import __version__
+from .errors import ConfigError
+from .io import atomic_write_text
+
 __all__ = ["render_report", "git_commit"]
 
 _SKIP_DIRS = {"store", "__pycache__"}
@@ -40,9 +45,7 @@ _MAX_ROWS = 60
 def git_commit() -> str | None:
     """The git commit of the lowdim checkout this code runs from, ``-dirty`` appended when its
     tracked sources differ (``None`` when lowdim is an installed package; lowdim.record)."""
-    from .record import git_commit as commit
-
-    sha = commit()
+    sha = record.git_commit()
     return None if sha == "none" else sha
 
 
@@ -326,9 +329,6 @@ def render_report(
     Raises:
         ConfigError: when ``folder`` is not a folder.
     """
-    from .errors import ConfigError
-    from .io import atomic_write_text
-
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"{str(folder)!r} is not an output folder")
@@ -458,8 +458,6 @@ def report_after_run(out: str | Path, *, wall_seconds: float | None = None, comm
     """Render ``out/index.html`` after a successful command; a failure here is reported as a
     warning on stderr and never discards the run's results. Returns the path or None."""
     import sys
-
-    from . import __version__
 
     prov = {
         "lowdim_version": __version__,

@@ -25,7 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checkpoint
+from .connectivity import from_arrays
 from .errors import ConfigError
+from .io import atomic_write_json, load, save, staged_output
+from .paper import config_of, simulate
 
 __all__ = ["summary_of", "write_run", "save_run", "read_run", "rerun", "compare", "SUMMARY_KEYS"]
 
@@ -69,8 +73,6 @@ RESULT_ATTRS = ("distance_rec", "distance_in", "rate_snn_hz", "rate_rnn_hz")
 
 def summary_of(ds) -> dict:
     """The summary.json content of a paired run (SI units), with its provenance."""
-    from .record import config_of
-
     cfg = config_of(ds)
     out = {k: ds.attrs[k] for k in SUMMARY_KEYS if k in ds.attrs}
     out["sigma"] = cfg["sigma"]
@@ -100,8 +102,6 @@ def _save_loadings(path: Path, connectivity) -> None:
 
 
 def _load_loadings(path: Path):
-    from .connectivity import from_arrays
-
     try:
         with np.load(path, allow_pickle=False) as z:
             F, G, scale, dtype = z["F"], z["G"], float(z["scale"]), str(z["dtype"])
@@ -114,9 +114,6 @@ def write_run(folder: str | Path, ds, connectivity=None, figure: bool = True) ->
     """Write ``run.nc``, ``summary.json``, ``traces.png`` (``figure``) and, for custom
     loadings, ``loadings.npz`` into the existing folder ``folder`` (each file atomically);
     return the summary. Use :func:`save_run` to write a whole folder atomically."""
-    from .checkpoint import fingerprint
-    from .io import atomic_write_json, save
-
     folder = Path(folder)
     summary = summary_of(ds)
     fp = ds.attrs.get("loadings_fingerprint", "paper")
@@ -126,13 +123,14 @@ def write_run(folder: str | Path, ds, connectivity=None, figure: bool = True) ->
                 "this run used custom loadings: pass them (connectivity=…) so that its folder "
                 "holds them (loadings.npz) and can be rerun"
             )
-        if fingerprint(connectivity) != fp:
+        if checkpoint.fingerprint(connectivity) != fp:
             raise ConfigError(
                 "the connectivity passed is not the one this run used (fingerprints differ)"
             )
         _save_loadings(folder / "loadings.npz", connectivity)
     save(ds, folder / "run.nc")
     if figure:
+        # deferred: matplotlib costs start-up time (import lowdim loads this module)
         from .plotting import paired_traces, savefig
 
         savefig(paired_traces(ds), folder / "traces.png")
@@ -146,8 +144,6 @@ def save_run(
     """Write a run's folder (see the module docstring) atomically: the folder holds exactly
     this run's files afterwards, or is unchanged on error. ``connectivity``: the custom loadings
     the run used (required then, so that :func:`rerun` can use them again)."""
-    from .io import staged_output
-
     with staged_output(folder, overwrite=overwrite, flag="folder") as tmp:
         summary = write_run(tmp, ds, connectivity, figure)
     return summary
@@ -157,10 +153,6 @@ def read_run(folder: str | Path) -> tuple:
     """(dataset, config dict, connectivity or None, simulate options) of a run folder; the
     loadings are checked against the run's fingerprint. Raises ConfigError, saying what is
     missing."""
-    from .checkpoint import fingerprint
-    from .io import load
-    from .record import config_of
-
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"no run folder at {str(folder)!r}; give the --out folder of a run")
@@ -182,10 +174,10 @@ def read_run(folder: str | Path) -> tuple:
                 "missing; save the run with lowdim.save_run(ds, folder, connectivity) to keep them"
             )
         conn = _load_loadings(lpath)
-        if fingerprint(conn) != fp:
+        if checkpoint.fingerprint(conn) != fp:
             raise ConfigError(
                 f"{str(lpath)!r} does not hold the loadings this run used (fingerprint "
-                f"{fingerprint(conn)[:12]}… instead of {fp[:12]}…)"
+                f"{checkpoint.fingerprint(conn)[:12]}… instead of {fp[:12]}…)"
             )
     options = {"method": str(ds.attrs.get("method", "dense"))}
     if "block" in ds.attrs:
@@ -198,8 +190,6 @@ def read_run(folder: str | Path) -> tuple:
 def rerun(folder: str | Path, *, progress: bool = False, **simulate_options):
     """Run the saved run in ``folder`` again (same configuration, loadings, method and recorded
     neurons); return the new dataset. ``simulate_options`` (e.g. ``checkpoint``) are passed on."""
-    from .engine import simulate
-
     _, cfg, conn, options = read_run(folder)
     return simulate(cfg, conn, progress=progress, **options, **simulate_options)
 

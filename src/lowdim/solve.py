@@ -42,147 +42,31 @@ A batch of trials given one key uses ``jax.random.split(key, trials)`` as the tr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import sharding
+from . import event, sharding
 from .dynamics import poisson_counts_thinning, thinning_block
 from .errors import ConfigError
+from .grid import Grid, Layout
 from .network import Drive, MembraneNoise, Network, Noise, Poisson, Rate
 from .probes import check_probes
+from .procedural import TILE_ROWS
+from .views import DenseView
 
 __all__ = ["Grid", "Layout", "Program", "solve", "stream_keys", "float64"]
 
 #: widest [M, C] for which R = F·[M, C] is a fused multiply-and-reduce (faster than XLA:CPU's
 #: dot for a few columns, docs/design_notes/engine.md); wider ones use the dot
 FUSED_MAX_COLUMNS = 4
-TILE_ROWS = 1024  # = lowdim.procedural.TILE_ROWS
 
 
 def float64():
     """A context in which float64 networks can be solved: ``with lowdim.float64(): ...``
     (JAX's 64-bit mode, scoped; importing lowdim never switches it on globally)."""
     return jax.enable_x64(True)
-
-
-# ----------------------------------------------------------------------------- grid, layout
-@dataclass(frozen=True)
-class Grid:
-    """The time grid: ``steps`` steps of ``dt`` seconds, records every ``record_every`` steps."""
-
-    dt: float
-    steps: int
-    record_every: int = 1
-
-    @classmethod
-    def of(cls, duration: float, dt: float, record_dt: float | None = None) -> Grid:
-        """Grid from a duration and a record interval that are whole multiples of dt."""
-        for name, v in (("duration", duration), ("dt", dt)):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-                raise ConfigError(f"{name} must be a number of seconds > 0, got {v!r}")
-        steps = _whole(duration / dt, "duration", duration, dt)
-        every = 1 if record_dt is None else _whole(record_dt / dt, "record_dt", record_dt, dt)
-        if steps % every:
-            raise ConfigError(
-                f"duration = {duration} s is not a whole number of record intervals of "
-                f"{every * dt:g} s; choose a duration that is a multiple of it"
-            )
-        return cls(dt=float(dt), steps=steps, record_every=every)
-
-    def validate(self) -> Grid:
-        if isinstance(self.dt, bool) or not isinstance(self.dt, int | float) or not self.dt > 0:
-            raise ConfigError(f"dt must be a number of seconds > 0, got {self.dt!r}")
-        for name in ("steps", "record_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-        if self.steps % self.record_every:
-            raise ConfigError(
-                f"steps = {self.steps} is not a multiple of record_every = {self.record_every}"
-            )
-        if self.steps >= 2**31 - 1:
-            raise ConfigError(f"at most 2³¹ − 1 steps per run (got {self.steps}); split the run")
-        return self
-
-    @property
-    def records(self) -> int:
-        return self.steps // self.record_every
-
-    @property
-    def duration(self) -> float:
-        return self.steps * self.dt
-
-
-def _whole(ratio, name, value, dt) -> int:
-    k = round(ratio)
-    if k < 1 or abs(ratio - k) > 1e-9 * max(1.0, ratio):
-        raise ConfigError(
-            f"{name} = {value} s is not a whole multiple of dt = {dt} s; choose e.g. "
-            f"{name} = {max(1, k) * dt:g}"
-        )
-    return int(k)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where and in what form the loadings live ("where"; Brian2's ``set_device``).
-
-    ``loadings``: "stored" (F and G in memory, O(N p)) or "procedural" (a sampler network's rows
-    regenerated block by block every step, O(N) memory). ``storage``: dtype of stored F and G
-    (None: the compute dtype; "bfloat16"/"float16" halve the bytes read per step). ``tile_rows``:
-    rows per block (a multiple of 1024) for the block-by-block layout. ``devices``: number of
-    devices the neurons are sharded over.
-    """
-
-    loadings: str = "stored"
-    storage: str | None = None
-    tile_rows: int | None = None
-    devices: int = 1
-
-    def validate(self, net: Network) -> Layout:
-        if self.loadings not in ("stored", "procedural"):
-            raise ConfigError(
-                f"unknown loadings {self.loadings!r}; choose 'stored' or 'procedural'"
-            )
-        if self.loadings == "procedural" and net.sampler is None:
-            raise ConfigError(
-                "procedural loadings regenerate F and G from a RowSampler; this network has "
-                "stored arrays: use loadings = 'stored'"
-            )
-        if self.storage is not None:
-            sizes = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
-            if self.storage not in sizes:
-                raise ConfigError(f"unknown storage dtype {self.storage!r}; choose {list(sizes)}")
-            if sizes[self.storage] > sizes[net.dtype]:
-                raise ConfigError(
-                    f"storage {self.storage} is more precise than the compute dtype {net.dtype}"
-                )
-        if self.tile_rows is not None:
-            t = self.tile_rows
-            if isinstance(t, bool) or not isinstance(t, int) or t < TILE_ROWS or t % TILE_ROWS:
-                raise ConfigError(
-                    f"tile_rows must be a positive multiple of {TILE_ROWS}, got {t!r}"
-                )
-        d = self.devices
-        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-            raise ConfigError(f"devices must be an integer ≥ 1, got {d!r}")
-        if d > len(jax.devices()):
-            have = jax.devices()
-            raise ConfigError(
-                f"devices = {d} but JAX sees {len(have)} device(s) ({have[0].platform}); use "
-                f"devices ≤ {len(have)} (on CPU, start Python with "
-                f"XLA_FLAGS=--xla_force_host_platform_device_count={d})"
-            )
-        tiled = self.loadings == "procedural" or self.tile_rows is not None
-        if d > 1 and not tiled and net.neurons % d:
-            raise ConfigError(
-                f"N = {net.neurons} neurons cannot be split evenly over {d} devices; choose N "
-                "divisible by the device count, or set tile_rows (the tiled layout pads N)"
-            )
-        return self
 
 
 def stream_keys(key, trials: int | None, seeds: dict | None = None) -> dict:
@@ -800,9 +684,7 @@ class Program:
     def init_state(self, P, keys):
         """The state at step 0: columns (or the event method's state) and probe sums."""
         if self.method == "event":
-            from .event import init_state
-
-            core = init_state(self, P, keys)
+            core = event.init_state(self, P, keys)
         else:
             core = {"v": self.initial_columns(P)}
         shapes = self.value_shapes(P, keys, core)
@@ -821,9 +703,7 @@ class Program:
             out = {}
             k = jnp.int32(0)
             if self.method == "event":
-                from .event import step_views
-
-                step_view, sample_view = step_views(self, core, k, P, keys)
+                step_view, sample_view = event.step_views(self, core, k, P, keys)
             else:
                 _, step_view = self.dense_step(core["v"], k, P, keys)
                 sample_view = DenseView(self, P, list(core["v"]), None, None, None)
@@ -838,9 +718,7 @@ class Program:
         state and the records (each probe: (n_records, ...), "steps" probes (n_records · every,
         ...)). Pure; ``n_records`` is static."""
         if self.method == "event":
-            from .event import advance as event_advance
-
-            return event_advance(self, state, P, probes, keys, start, n_records)
+            return event.advance(self, state, P, probes, keys, start, n_records)
         spr = self.grid.record_every
         mean = [k for k, p in probes.items() if p.mode == "mean"]
         avg = [k for k, p in probes.items() if p.mode == "average"]
@@ -946,106 +824,6 @@ def _contract(eq: str, big, small, dtype):
     lo = (small - hi.astype(dtype)).astype(big.dtype)
     out = jnp.einsum(eq, big, jnp.concatenate([hi, lo], axis=-1), preferred_element_type=dtype)
     return out[..., :q] + out[..., q:]
-
-
-# ----------------------------------------------------------------------------- views
-class DenseView:
-    """What probes see of one step (or, with ``rates=None``, of a state at a record time).
-
-    ``vs``: every kind's (N, B) state; ``rates``: their activity per unit time; ``counts``: the
-    Poisson kind's spike counts (N, B); ``Ms``: every kind's overlaps (p, B) per unit time."""
-
-    def __init__(self, prog: Program, P, vs, rates, counts, Ms):
-        self.prog, self.P, self.vs, self._rates, self.counts, self.Ms = (
-            prog,
-            P,
-            vs,
-            rates,
-            counts,
-            Ms,
-        )
-        self.n = prog.n
-
-    @staticmethod
-    def _kb(parts):
-        """K arrays (m, B) → (K, B, m)."""
-        return jnp.stack([jnp.moveaxis(x, 0, -1) for x in parts])
-
-    def _act(self):
-        """Activity per unit time of every kind: this step's, or φ of the state (sample)."""
-        if self._rates is not None:
-            return self._rates
-        return [
-            v if not kind.leaky else kind.phi(v)
-            for kind, v in zip(self.prog.kinds, self.vs, strict=True)
-        ]
-
-    def potentials(self, idx):
-        return self._kb([v[idx] for v in self.vs])
-
-    def rates(self, idx):
-        return self._kb([a[idx] for a in self._act()])
-
-    def spikes(self, idx):
-        if self.counts is None:
-            raise ConfigError("spikes exist only per step (mode 'steps')")
-        return self.counts[idx].T
-
-    def overlaps(self, k):
-        if self.Ms is None:
-            raise ConfigError("overlaps are averaged over steps; use mode 'mean' or 'average'")
-        return self._kb([m[:k] for m in self.Ms])
-
-    def _pop_sums(self, x, names):
-        """Σ over each population of x (N, B) → (B, n_pops): per column for B ≤ 2 (the order
-        of the paper's records); otherwise one fused reduction per population (a slice of rows
-        for a contiguous population)."""
-        prog = self.prog
-        masks = [self.P["masks"][n] for n in names]
-        if prog.B <= 2:
-            return jnp.stack(
-                [jnp.stack([jnp.sum(x[:, b] * m) for m in masks]) for b in range(prog.B)]
-            )
-        cols = []
-        for n, m in zip(names, masks, strict=True):
-            rr = prog.populations.range_of(n)
-            if rr is not None:
-                cols.append(jnp.sum(jax.lax.slice_in_dim(x, rr[0], rr[1], axis=0), axis=0))
-            else:
-                cols.append(jnp.sum(x * m[:, None], axis=0))
-        return jnp.stack(cols, axis=1)
-
-    def pop_rates(self, names):
-        prog, dt = self.prog, self.prog.dt
-        sizes = jnp.asarray([prog.size(n) for n in names], prog.dtype)
-        out = []
-        for ki, kind in enumerate(prog.kinds):
-            spikes = isinstance(kind, Poisson) and self.counts is not None
-            x = self.counts if spikes else self._rates[ki]
-            tot = self._pop_sums(x, names) / sizes
-            out.append(tot / dt if spikes else tot)
-        return jnp.stack(out)
-
-    def readout(self):
-        W = self.P["readout"]
-        return self._kb([W.T @ a for a in self._act()])
-
-    def project(self, basis):
-        basis = jnp.asarray(basis, self.prog.dtype)
-        if self.prog.n_pad > self.prog.n:
-            basis = jnp.pad(basis, ((0, self.prog.n_pad - self.prog.n), (0, 0)))
-        return self._kb([basis.T @ v for v in self.vs])
-
-    def _pair(self, pair):
-        a, b = pair
-        return jnp.abs(self.vs[b] - self.vs[a])
-
-    def distance(self, names, pair):
-        sizes = jnp.asarray([self.prog.size(n) for n in names], self.prog.dtype)
-        return self._pop_sums(self._pair(pair), names) / sizes
-
-    def neuron_distance(self, idx, pair):
-        return self._pair(pair)[idx].T
 
 
 # ----------------------------------------------------------------------------- solve

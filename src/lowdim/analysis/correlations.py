@@ -24,10 +24,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ..config import RunConfig
 from ..connectivity import LowRank
-from ..engine import simulate
 from ..errors import ConfigError
+from ..paper import RunConfig, simulate
 
 __all__ = [
     "sample_pairs",

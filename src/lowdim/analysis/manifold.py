@@ -320,7 +320,7 @@ def trajectory_3d(
     """A 3-D picture of a trajectory: ``scores`` (T, ≥ 3), e.g. ``pca(...).scores``, coloured by
     ``time`` (T,). Draws into ``ax`` (a 3-D axes) or a new backend-free figure; returns the
     figure."""
-    from ..plotting import plt
+    from ..plotting import plt  # deferred: matplotlib costs start-up time
 
     s = np.asarray(scores, np.float64)
     if s.ndim != 2 or s.shape[1] < 3:

@@ -5,7 +5,7 @@ For fixed p the paper's network (Eqs. 1, 2, 7, 9) has two fields u^in(t, y), u^r
 R^p with the Gaussian measure as its N → ∞ limit (:mod:`lowdim.models.field_limit`); from
 x(0) = 0 they are u^P(t, y) = y · K^P(t) with 2p stochastic equations for K^in, K^rec driven by
 the same Brownian motions B as the network (the engine's own draws). Predictions compared with
-each network (RNN x, SNN h, both from one paired run of ``lowdim.models.paper.paper_network``):
+each network (RNN x, SNN h, both from one paired run of ``lowdim.paper.paper_network``):
 
 - K^in(t), K^rec(t): the least-squares projection of each population's potentials on its rows
   of ξ;
@@ -31,12 +31,11 @@ import jax
 import numpy as np
 import xarray as xr
 
-from ..config import RunConfig
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, save, staged_output
 from ..models.field_limit import PaperField, brownian_increments, population_basis
 from ..models.latent import power_law_fit, relative_error
-from ..models.paper import paper_network
+from ..paper import RunConfig, paper_network
 from ..plotting import plt, save_panel
 from ..probes import Overlaps, Potentials, Projection
 from .ring_attractor import _jsonable

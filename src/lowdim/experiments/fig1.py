@@ -38,11 +38,10 @@ from ..analysis.correlations import (
     sample_pairs,
     split_half_noise,
 )
-from ..config import RunConfig
-from ..engine import simulate
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, save
 from ..models.ring import ring_angles, ring_correlations, ring_rnn_correlations
+from ..paper import RunConfig, simulate
 from ..plotting import save_panel
 
 __all__ = ["run", "SCALES"]

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import RunConfig
 from ..errors import ConfigError
+from ..paper import RunConfig
 
 __all__ = ["run", "point", "SCALES", "build_points", "slope_fit"]
 
@@ -84,8 +84,9 @@ SCALES: dict[str, dict] = {
 
 #: bump when the meaning or the numerics of a stored point change (invalidates the store);
 #: v2: the engine's products changed summation order (Gᵀ layout), so same-seed runs differ in
-#: the last bits from v1 points
-STORE_SALT = "fig2-v3"
+#: the last bits from v1 points; v4: population rates and distances are summed by one reduction
+#: per population for any number of trials (the per-column order of B ≤ 2 is gone)
+STORE_SALT = "fig2-v4"
 _OPTIONS = {"workers"}
 
 
@@ -103,7 +104,7 @@ def point(config: dict) -> dict:
 
         res = feedforward_check(cfg)
     elif config["kind"] == "recurrent":
-        from ..engine import simulate
+        from ..paper import simulate
 
         ds = simulate(cfg)
         res = {

@@ -52,11 +52,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import checkpoint as ckpt
+from ..engine import Progress
 from ..errors import ConfigError
+from ..grid import Grid, Layout
+from ..io import load, save
 from ..network import Drive, Network, Noise, Poisson, Rate, RowSampler
 from ..nonlinearity import Tanh
-from ..probes import Readout
-from ..solve import Grid, solve
+from ..probes import Distance, Projection, Readout
+from ..procedural import TILE_ROWS, loadings_key
+from ..solve import solve
 from .tasks import INPUTS, ContextDM, decisions
 
 __all__ = [
@@ -294,8 +298,6 @@ def train(
     uninterrupted run (trial batches and noise are keyed by the step index).
     """
 
-    from ..engine import Progress
-
     cfg.validate()
     opt = _optimizer(cfg)
     params = init_params(cfg)
@@ -395,8 +397,6 @@ def save_model(path: str | Path, params: dict, cfg: TrainConfig, attrs: dict | N
     W_out (neuron, output); attributes: the training config (JSON) and ``attrs``."""
     import xarray as xr
 
-    from ..io import save
-
     ds = xr.Dataset(
         {
             "F": (("neuron", "rank"), np.asarray(params["F"], np.float64)),
@@ -425,8 +425,6 @@ def save_model(path: str | Path, params: dict, cfg: TrainConfig, attrs: dict | N
 
 def load_model(path: str | Path) -> tuple[dict, TrainConfig]:
     """(params, cfg) of a model written by :func:`save_model`."""
-    from ..io import load
-
     ds = load(path)
     try:
         cfg = TrainConfig.from_dict(json.loads(ds.attrs["config"]))
@@ -509,8 +507,6 @@ def mixture_sampler(mixture, rank: int, seed: int) -> RowSampler:
 def sampled_rows(sampler: RowSampler, neurons: int, dtype=jnp.float32) -> jnp.ndarray:
     """The first ``neurons`` full rows z (N, d) of a mixture sampler (the same numbers its F and
     G are made of: tile t is ``draw(fold_in(loadings_key(seed), t), TILE_ROWS)``)."""
-    from ..procedural import TILE_ROWS, loadings_key
-
     tiles = -(-neurons // TILE_ROWS)
     key = loadings_key(sampler.seed)
 
@@ -560,9 +556,6 @@ def run_twin(
     population mean |h − x| (the paper's Δ), and ``distance_kappa`` (B,), the time average of
     |κ_SNN − κ_RNN| (κ from ``Projection`` on [F, U]).
     """
-    from ..probes import Distance, Projection
-    from ..solve import Layout
-
     kinds = paired_kinds(cfg) if kinds is None else tuple(kinds)
     sampler = mixture_sampler(mixture, cfg.rank, seed)
     rows = split_rows(sampled_rows(sampler, neurons), cfg.rank)

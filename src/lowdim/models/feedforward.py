@@ -31,8 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import connectivity as conn_mod
 from ..connectivity import LowRank
 from ..nonlinearity import Transfer
+from ..paper import simulate
 
 __all__ = [
     "in_source_norms",
@@ -144,9 +146,6 @@ def feedforward_check(cfg, *, progress: bool = False) -> dict:
     check (BoundCheck as dict), the constants, the mean in-source norm next to √(α/(2c)) and
     √(α/c), and the run's Δ_rec, Δ_in (layer 1) and rates.
     """
-    from .. import connectivity as conn_mod
-    from ..engine import simulate
-
     cfg = cfg.replace(topology="feedforward", record_population="rec")
     phi = cfg.phi()
     dtype = np.float64 if cfg.dtype == "float64" else np.float32

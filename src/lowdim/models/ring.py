@@ -20,9 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..analysis.correlations import correlations_of_run
-from ..config import RunConfig
 from ..connectivity import LowRank, from_arrays
 from ..errors import ConfigError
+from ..paper import RunConfig
 
 __all__ = ["ring_angles", "ring_correlations", "ring_connectivity", "ring_rnn_correlations"]
 

@@ -1,6 +1,6 @@
 """The paper's network as one description (Eqs. 1, 2, 7, 9; SM Secs. V, VI).
 
-:func:`paper_network` turns a flat :class:`~lowdim.config.RunConfig` (the TOML/CLI front end)
+:func:`paper_network` turns a flat :class:`~lowdim.paper.RunConfig` (the TOML/CLI front end)
 into a :class:`~lowdim.network.Network`, a grid, probes and a layout:
 
 - loadings: the seeded :func:`~lowdim.procedural.paper_sampler` (F = ξ, G = φ(ξ) − a,
@@ -9,9 +9,11 @@ into a :class:`~lowdim.network.Network`, a grid, probes and a layout:
 - populations "in" (the first ``input_fraction`` of the neurons) and "rec";
 - input (Eq. 9): ``Noise(σ, Along(1/√p), "in")``, or a constant/step drive to "in";
   membrane noise (SM VI) on "in"; feedforward topology (SM V): sources "in", targets "rec";
-- probes: potentials ``x`` (RNN) and ``h`` (SNN) of the recorded neurons, overlaps, population
-  rates, spikes, the distance Δ per record interval and its time average after burn-in, and the
-  per-neuron distance.
+- probes, named as the dataset's variables (:mod:`lowdim.paper.dataset`): potentials ``x``
+  (RNN) and ``h`` (SNN) of the recorded neurons, overlaps ``m_rnn``/``m_snn``, population rates
+  ``rate_rnn``/``rate_snn`` (and their averages after burn-in, ``*_avg``), spikes ``spike``, the
+  distance Δ per record interval ``distance`` and after burn-in ``distance_avg``, and the
+  per-neuron distance ``distance_neuron``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ import jax
 import numpy as np
 
 from .. import probes as pr
-from ..checkpoint import fingerprint
-from ..errors import ConfigError
+from ..grid import Grid, Layout
 from ..network import Along, Drive, MembraneNoise, Network, Noise, Poisson, Rate
 from ..procedural import paper_sampler
-from ..solve import Grid, Layout
+from ..solve import Program
+from .preflight import paper_inputs
 
 __all__ = ["paper_network", "PaperSpec", "Step", "Constant", "record_indices_of", "MEMORY_HINTS"]
 
@@ -116,22 +118,16 @@ class PaperSpec:
             "membrane": stream(cfg.spike_seed, 4),
         }
 
-    def identity(self) -> dict:
-        return {"config": self.cfg.to_json(), "fingerprint": fingerprint(self.connectivity)}
-
 
 def paper_network(cfg, connectivity=None, record_indices=None, method: str = "dense") -> PaperSpec:
-    """The description of the paper's run ``cfg`` (see the module docstring)."""
-    cfg = cfg.validated()
+    """The description of the paper's run ``cfg`` (a RunConfig or the dict
+    :func:`lowdim.config_of` returns; see the module docstring). Every input is checked here,
+    once (:func:`~lowdim.paper.preflight.paper_inputs`)."""
+    cfg, connectivity, record_indices = paper_inputs(cfg, connectivity, record_indices, method)
     n, p = cfg.neurons, cfg.p
     phi = cfg.phi()
     scale = 1.0 / (phi.c * n)
-    if record_indices is not None:
-        rec_idx = np.asarray(record_indices, dtype=np.int64).reshape(-1)
-        if len(np.unique(rec_idx)) != len(rec_idx) or (rec_idx < 0).any() or (rec_idx >= n).any():
-            raise ConfigError(f"record_indices must be distinct neuron indices in [0, {n})")
-    else:
-        rec_idx = record_indices_of(cfg)
+    rec_idx = record_indices if record_indices is not None else record_indices_of(cfg)
     kinds = {
         "both": (Rate(phi), Poisson(phi)),
         "rnn": (Rate(phi),),
@@ -164,16 +160,6 @@ def paper_network(cfg, connectivity=None, record_indices=None, method: str = "de
     if connectivity is None:
         net = Network(sampler=paper_sampler(p, phi, cfg.seed), scale=scale, **common)
     else:
-        if connectivity.neurons != n or connectivity.rank != p:
-            raise ConfigError(
-                f"connectivity is N = {connectivity.neurons}, p = {connectivity.rank} but the "
-                f"config says N = {n}, p = {p}; make them agree"
-            )
-        if cfg.loadings == "procedural":
-            raise ConfigError(
-                "procedural loadings regenerate the paper's connectivity from the seed; pass no "
-                "connectivity, or use loadings = 'stored' for custom loadings"
-            )
         scale = float(connectivity.scale)
         net = Network(F=connectivity.F, G=connectivity.G, scale=scale, **common)
     grid = Grid(dt=cfg.dt, steps=cfg.n_steps, record_every=cfg.steps_per_record)
@@ -193,11 +179,11 @@ def paper_network(cfg, connectivity=None, record_indices=None, method: str = "de
                 pops, network=i, mode="average", start=burn
             )
     if "poisson" in col:
-        probes["spikes"] = pr.Spikes(idx)
+        probes["spike"] = pr.Spikes(idx)
     if len(kinds) == 2:
-        probes["dist"] = pr.Distance(pops)
-        probes["dist_avg"] = pr.Distance(pops, mode="average", start=burn)
-        probes["dist_neuron"] = pr.NeuronDistance(idx, start=burn)
+        probes["distance"] = pr.Distance(pops)
+        probes["distance_avg"] = pr.Distance(pops, mode="average", start=burn)
+        probes["distance_neuron"] = pr.NeuronDistance(idx, start=burn)
     layout = Layout(
         loadings=cfg.loadings,
         storage=cfg.loadings_dtype,
@@ -218,23 +204,9 @@ def paper_network(cfg, connectivity=None, record_indices=None, method: str = "de
     )
 
 
-def legacy_records(spec: PaperSpec, traces: dict | None) -> dict | None:
-    """Raw records of the paper's probes (one trial) under the dataset's raw names."""
-    if traces is None:
-        return None
-    out = {}
-    for name, v in traces.items():
-        if name.endswith("_avg") or name == "dist_neuron":
-            continue
-        out[name] = np.asarray(v)[:, 0]
-    return out
-
-
 def prepared(cfg, connectivity=None, method: str = "dense"):
     """(spec, program, prepared arrays placed on the run's devices) of a paper run: what one
     step reads (F, Gᵀ or blocks, γ, masks), for inspection and tests."""
-    from ..solve import Program
-
     spec = paper_network(cfg, connectivity, method=method)
     prog = Program(spec.net, spec.grid, spec.probes, method=method, layout=spec.layout)
     P = prog.placement(jax.jit(prog.prepare)(spec.net))

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
-from .nonlinearity import TRANSFERS, Transfer, make_transfer
+from ..errors import ConfigError
+from ..nonlinearity import TRANSFERS, Transfer, make_transfer
+from ..procedural import TILE_ROWS
 
 __all__ = ["RunConfig", "load_config", "TIME_UNITS"]
 
@@ -31,8 +32,6 @@ LOADINGS = ("stored", "procedural")
 #: storage precision of F and G; products accumulate in ``dtype`` (engine notes, issue 5)
 LOADINGS_DTYPES = ("float64", "float32", "bfloat16", "float16")
 _BYTES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
-#: rows of one definition tile of ξ (lowdim.procedural.TILE_ROWS; repeated to avoid an import)
-TILE_ROWS = 1024
 POPULATIONS = ("rec", "in", "all")
 
 
