@@ -334,6 +334,16 @@ def _run_raw(
         state = jax.tree_util.tree_map(
             lambda new, old: jax.device_put(new, old.sharding), state, _init_jit(prog, P, keys)
         )
+        if progress:  # said before the bar starts again
+            import sys
+
+            k = first * rpc * grid.record_every
+            print(
+                f"resuming from the checkpoint at t = {k * grid.dt:.6g} s (step {k} of "
+                f"{grid.steps}); {wall_before:.1f} s of wall time before this session",
+                file=sys.stderr,
+                flush=True,
+            )
     compile_seconds = loop_seconds = 0.0
     if first < n_chunks:
         with Progress(grid.steps, enabled=progress) as bar:
@@ -370,6 +380,7 @@ def _run_raw(
         saver.save(state, pieces, n_chunks, wall)
     timing = {
         "wall_seconds": wall,
+        "session_seconds": wall - wall_before,  # this call alone (a resumed run: the rest)
         "compile_seconds": compile_seconds,
         "loop_seconds": loop_seconds,
     }
@@ -600,6 +611,7 @@ def simulate(
         ds = paper_dataset(spec, prog, records, averages, timing["wall_seconds"])
     ds.attrs["compile_seconds"] = timing["compile_seconds"]
     ds.attrs["loop_seconds"] = timing["loop_seconds"]
+    ds.attrs["session_wall_seconds"] = timing["session_seconds"]  # < wall_seconds if resumed
     if block is not None:
         ds.attrs["block"] = block  # the event method's candidate buffer (a rerun uses it again)
     return ds
