@@ -118,6 +118,59 @@ def test_interrupted_stage_keeps_the_store_and_a_dead_process_stage_is_cleaned(t
     _no_stage_left(tmp_path)
 
 
+def test_a_stage_inside_a_stage_is_one_level_and_messages_name_the_final_folder(tmp_path):
+    """An experiment that stages its folder, run by the command line that stages it too: one
+    staging folder (no ``..out.partial-….partial-…``); final_path names the folder to be."""
+    out = tmp_path / "out"
+    with lio.staged_output(out) as tmp:
+        with lio.staged_output(tmp) as inner:
+            assert inner == tmp and lio.final_path(inner / "a.txt") == out / "a.txt"
+            (inner / "a.txt").write_text("a")
+        assert [p.name for p in tmp_path.iterdir()] == [tmp.name]  # no second stage beside it
+        assert (tmp / "a.txt").exists() and not out.exists()
+    assert (out / "a.txt").read_text() == "a" and (out / "provenance.json").exists()
+    _no_stage_left(tmp_path)
+    # an error inside the inner block: the outer one removes everything
+    with pytest.raises(RuntimeError), lio.staged_output(tmp_path / "b") as tmp:
+        with lio.staged_output(tmp) as inner:
+            (inner / "half.txt").write_text("half")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_lecture_messages_name_final_paths_and_staging_is_not_nested(tmp_path, monkeypatch):
+    """`lowdim lecture manifold` (the fastest lecture, its test scale): one staging folder, and
+    no message names a staging folder."""
+    import contextlib
+    import io
+    import tempfile
+
+    from lowdim.cli import main
+
+    made = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*a, **k):
+        path = real(*a, **k)
+        made.append(Path(path).name)
+        return path
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with pytest.raises(SystemExit) as e:
+            main(["lecture", "manifold", "--scale", "test", "--out", "lec"])
+    said = out.getvalue() + err.getvalue()
+    assert e.value.code == 0, said
+    stages = [m for m in made if ".partial-" in m]
+    assert len(stages) == 1 and stages[0].startswith(".lec.partial-"), stages
+    assert ".partial-" not in said, said
+    assert "done in" in said and "→ lec\n" in said  # the folder as given on the command line
+    assert (tmp_path / "lec" / "summary.json").exists()
+    _no_stage_left(tmp_path)
+
+
 def square(config: dict) -> dict:
     return {"y": config["x"] ** 2}
 
