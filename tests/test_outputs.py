@@ -171,6 +171,29 @@ def test_lecture_messages_name_final_paths_and_staging_is_not_nested(tmp_path, m
     _no_stage_left(tmp_path)
 
 
+def test_traces_figure_explains_the_bold_trace_and_the_spike_ticks():
+    """traces.png: the legend names the bold neuron (the recorded one with most spikes) and
+    counts its spike ticks; both agree with the run's spike lists."""
+    import numpy as np
+
+    from lowdim.plotting import paired_traces
+
+    ds = lowdim.simulate(lowdim.RunConfig(neurons=1000, rank=4, duration=0.15, seed=2))
+    fig = paired_traces(ds)
+    ids, counts = np.unique(ds.spike_neuron.values, return_counts=True)
+    bold, n = int(ids[np.argmax(counts)]), int(counts.max())
+    assert n > 0 and bold in ds.neuron.values[:11]
+    texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert texts[0] == f"neuron {bold} (bold, most spikes)", texts
+    assert texts[1] == f"its SNN spike times ({n} ticks)"
+    assert "same colour in both panels" in texts[2]
+    ticks = fig.axes[0].collections[0].get_segments()  # one vertical tick per spike
+    assert len(ticks) == n
+    fig = paired_traces(ds, spikes_of=int(ds.neuron.values[1]))
+    texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert texts[0] == f"neuron {int(ds.neuron.values[1])} (bold)"
+
+
 def square(config: dict) -> dict:
     return {"y": config["x"] ** 2}
 
