@@ -171,8 +171,8 @@ _DELTA_IN = (
     '<math><msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>in</mtext></msubsup></math>'
 )
 _FF_LINE = (
-    "<math><msqrt><mfrac><mrow><mo>max</mo><mi>φ</mi></mrow><mrow><mn>2</mn><mi>τ</mi><mi>c</mi>"
-    "</mrow></mfrac></msqrt><msqrt><mi>α</mi></msqrt></math>"
+    '<math><msqrt><mo>max</mo><mi>φ</mi><mo>/</mo><mo stretchy="false">(</mo><mn>2</mn><mi>τ</mi>'
+    '<mi>c</mi><mo stretchy="false">)</mo></msqrt><mo>⁢</mo><msqrt><mi>α</mi></msqrt></math>'
 )
 _PHI_Z = '<mo stretchy="false">[</mo><mi>φ</mi><mo stretchy="false">(</mo><mi>z</mi><mo stretchy="false">)</mo><mo stretchy="false">]</mo>'
 _Z_LAW = (
@@ -185,7 +185,7 @@ _PAPER_KEYS = (
     ("rank", "<math><mi>p</mi></math>, rank (patterns)", ""),
     ("load", "<math><mi>α</mi><mo>=</mo><mi>p</mi><mo>/</mo><mi>N</mi></math>, load", ""),
     ("duration", "duration", "s"),
-    ("dt", "time step <math><mi>dt</mi></math>", "s"),
+    ("dt", "time step dt", "s"),
     (
         "a",
         f'<math><mi>a</mi><mo>=</mo><mi mathvariant="double-struck">E</mi>{_PHI_Z}</math>, '
