@@ -46,7 +46,7 @@ def _same(a, b):
         assert a.attrs[k] == b.attrs[k], k
 
 
-def test_killed_run_resumes_bitwise(tmp_path):
+def test_killed_run_resumes_bitwise(tmp_path, capsys):
     path = tmp_path / "run.ckpt.npz"
     proc = subprocess.run(
         [sys.executable, "-c", KILLED, str(path)], capture_output=True, text=True, timeout=600
@@ -59,8 +59,16 @@ def test_killed_run_resumes_bitwise(tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]  # no torn temp file
 
     cfg = lowdim.RunConfig(**CFG)
-    resumed = lowdim.simulate(cfg, checkpoint=path, checkpoint_steps=STEPS)
+    resumed = lowdim.simulate(cfg, checkpoint=path, checkpoint_steps=STEPS, progress=True)
+    # 2 chunks of 50 steps of 1e-4 s were done; the wall time counts both sessions
+    said = capsys.readouterr().err
+    assert "resuming from the checkpoint at t = 0.01 s (step 100 of 300)" in said, said
+    wall_before = meta["wall_seconds"]
+    assert resumed.attrs["wall_seconds"] == pytest.approx(
+        wall_before + resumed.attrs["session_wall_seconds"], rel=1e-12
+    )
     straight = lowdim.simulate(cfg, checkpoint_steps=STEPS)
+    assert straight.attrs["session_wall_seconds"] == straight.attrs["wall_seconds"]
     _same(resumed, straight)
     # the chunk length does not change the numbers either (keys per global step)
     _same(resumed, lowdim.simulate(cfg))

@@ -73,6 +73,22 @@ def test_simulate_from_config_file_with_load(tmp_path):
     assert s["rank"] == 10 and s["noise_time_unit"] == "tau" and s["seed"] == 4
 
 
+def test_checkpoint_removed_after_the_run_unless_kept(tmp_path):
+    """A finished run removes its checkpoint (also one inside --out, which the output folder
+    rule keeps), or keeps it with --keep-checkpoint; summary.json and the last line say which."""
+    base = ["simulate", "-N", "1000", "-p", "4", "--duration", "0.2", "--no-figure"]
+    for keep, ckpt, out in ((False, "a/run.ckpt", "a"), (True, "b.ckpt", "b")):
+        flags = ["--keep-checkpoint"] if keep else []
+        r = run(*base, "--checkpoint", ckpt, "--out", out, *flags, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        summary = json.loads((tmp_path / out / "summary.json").read_text())
+        word = "kept" if keep else "removed"
+        assert summary["checkpoint"] == word and summary["checkpoint_path"] == ckpt
+        assert (tmp_path / ckpt).exists() == keep
+        assert f"checkpoint {ckpt} {word}" in " ".join(r.stdout.split()), r.stdout
+        assert "resuming" not in r.stderr and "this session" not in r.stdout
+
+
 def test_info():
     r = run("info")
     assert r.returncode == 0 and "backend" in r.stdout
@@ -92,6 +108,7 @@ def test_info():
         (["--neurons", "abc"], "valid integer"),
         (["--load", "2.0"], "load"),
         (["--config", "/nonexistent/run.toml"], "cannot read config"),
+        (["--keep-checkpoint"], "--keep-checkpoint needs --checkpoint"),
         (["--neurons", "1000000000", "--rank", "1000"], "GiB"),
     ],
 )

@@ -41,6 +41,12 @@ sweep.SweepStore.put = put
 if os.environ.get("FIG2"):
     from lowdim.experiments import fig2
     fig2.SCALES["small"] = {**fig2.SCALES["small"], **json.loads(os.environ["FIG2"])}
+if os.environ.get("LIVE_NOW"):  # OUT-live.png drawn after every chunk, from the first
+    from lowdim import live
+    real_init = live.LiveTraces.__init__
+    def init(self, *a, **k):
+        real_init(self, *a, **{**k, "every": 0, "start_after": 0})
+    live.LiveTraces.__init__ = init
 import atexit
 atexit.register(lambda: print("WRITES=" + json.dumps(writes), flush=True))
 from lowdim.cli import main
@@ -78,8 +84,10 @@ TINY = {
 }
 
 
-def lowdim_cli(args, cwd: Path, kill: str | None = None, after: int = 0, fig2: dict | None = None):
-    env = dict(os.environ, KILL_AFTER=str(after))
+def lowdim_cli(
+    args, cwd: Path, kill: str | None = None, after: int = 0, fig2: dict | None = None, **env_
+):
+    env = dict(os.environ, KILL_AFTER=str(after), **env_)
     env.pop("KILL_WITH", None)
     if kill:
         env["KILL_WITH"] = kill
@@ -112,19 +120,34 @@ def _one_error(r, words: str) -> None:
 @pytest.mark.parametrize("sig, code", [("SIGTERM", 128 + signal.SIGTERM), ("SIGINT", 130)])
 def test_signal_during_simulate_leaves_nothing_and_the_rerun_resumes(tmp_path, sig, code):
     args = [*SIM, "--checkpoint", "ck/run.ckpt", "--out", "out"]
-    r, writes = lowdim_cli(args, tmp_path, kill=sig, after=1)
+    r, writes = lowdim_cli(args, tmp_path, kill=sig, after=1, LIVE_NOW="1")
     assert r.returncode == code, r.stderr[-3000:]
     _one_error(r, "terminated" if sig == "SIGTERM" else "interrupted")
     assert writes == [1]  # killed right after the first of 3 chunks was checkpointed
     assert not (tmp_path / "out").exists()
+    # the live figure was drawn before the signal, and is gone with the staging folder
+    assert f"live figure: {Path('out-live.png')}" in r.stderr, r.stderr[-3000:]
+    assert not (tmp_path / "out-live.png").exists()
     _clean(tmp_path)
+    assert (tmp_path / "ck" / "run.ckpt").exists()
     if sig == "SIGINT":
         return
     # the same command resumes after the checkpointed chunk and ends with the straight numbers
-    r, writes = lowdim_cli(args, tmp_path)
+    r, writes = lowdim_cli(args, tmp_path, LIVE_NOW="1")
     assert r.returncode == 0, r.stderr[-3000:]
     assert writes == [2, 3]  # chunk 1 was not run again
+    # 3 chunks of 2000 steps of 1e-4 s: the first one was done
+    assert "resuming from the checkpoint at t = 0.2 s (step 2000 of 6000)" in r.stderr
     _clean(tmp_path)
+    assert not (tmp_path / "out-live.png").exists()
+    # the finished run removed its checkpoint and says so, with the wall time of both sessions
+    assert not (tmp_path / "ck" / "run.ckpt").exists()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["checkpoint"] == "removed" and summary["checkpoint_path"] == "ck/run.ckpt"
+    assert 0 < summary["session_wall_seconds"] < summary["wall_seconds"]
+    out = " ".join(r.stdout.split())
+    assert "s (this session)," in out and "s in total" in out, r.stdout
+    assert "checkpoint ck/run.ckpt removed" in out, r.stdout
     resumed = lowdim.load(tmp_path / "out" / "run.nc")
     straight = lowdim.simulate(lowdim.RunConfig(**CFG))
     for v in straight.data_vars:

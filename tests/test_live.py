@@ -88,3 +88,22 @@ def test_live_traces_follow_a_simulation_chunk_by_chunk(tmp_path):
     np.testing.assert_array_equal(np.concatenate(live.chunks["h"]), ds.h.values[:, :3])
     np.testing.assert_array_equal(np.concatenate(live.chunks["distance"]), ds.distance.values)
     assert (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
+
+
+def test_live_traces_file_is_removed_however_the_block_ends(tmp_path):
+    """``with LiveTraces(...)``: the file goes on success, on an error and on Ctrl-C (lowdim
+    simulate's OUT-live.png; the signal paths are run for real in test_faults)."""
+    from lowdim.live import LiveTraces
+
+    rec = {"h": np.zeros((4, 3)), "x": np.ones((4, 3)), "dist": np.zeros((4, 2))}
+    for exc in (None, RuntimeError, KeyboardInterrupt):
+        live = LiveTraces(tmp_path / "live.png", 1e-3, 0.01, every=0, start_after=0)
+        try:
+            with live:
+                live(rec, 0)
+                assert live.path.exists()
+                if exc is not None:
+                    raise exc
+        except (RuntimeError, KeyboardInterrupt):
+            pass
+        assert not live.path.exists(), exc

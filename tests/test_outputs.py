@@ -118,6 +118,82 @@ def test_interrupted_stage_keeps_the_store_and_a_dead_process_stage_is_cleaned(t
     _no_stage_left(tmp_path)
 
 
+def test_a_stage_inside_a_stage_is_one_level_and_messages_name_the_final_folder(tmp_path):
+    """An experiment that stages its folder, run by the command line that stages it too: one
+    staging folder (no ``..out.partial-….partial-…``); final_path names the folder to be."""
+    out = tmp_path / "out"
+    with lio.staged_output(out) as tmp:
+        with lio.staged_output(tmp) as inner:
+            assert inner == tmp and lio.final_path(inner / "a.txt") == out / "a.txt"
+            (inner / "a.txt").write_text("a")
+        assert [p.name for p in tmp_path.iterdir()] == [tmp.name]  # no second stage beside it
+        assert (tmp / "a.txt").exists() and not out.exists()
+    assert (out / "a.txt").read_text() == "a" and (out / "provenance.json").exists()
+    _no_stage_left(tmp_path)
+    # an error inside the inner block: the outer one removes everything
+    with pytest.raises(RuntimeError), lio.staged_output(tmp_path / "b") as tmp:
+        with lio.staged_output(tmp) as inner:
+            (inner / "half.txt").write_text("half")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_lecture_messages_name_final_paths_and_staging_is_not_nested(tmp_path, monkeypatch):
+    """`lowdim lecture manifold` (the fastest lecture, its test scale): one staging folder, and
+    no message names a staging folder."""
+    import contextlib
+    import io
+    import tempfile
+
+    from lowdim.cli import main
+
+    made = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*a, **k):
+        path = real(*a, **k)
+        made.append(Path(path).name)
+        return path
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with pytest.raises(SystemExit) as e:
+            main(["lecture", "manifold", "--scale", "test", "--out", "lec"])
+    said = out.getvalue() + err.getvalue()
+    assert e.value.code == 0, said
+    stages = [m for m in made if ".partial-" in m]
+    assert len(stages) == 1 and stages[0].startswith(".lec.partial-"), stages
+    assert ".partial-" not in said, said
+    assert "done in" in said and "→ lec\n" in said  # the folder as given on the command line
+    assert (tmp_path / "lec" / "summary.json").exists()
+    _no_stage_left(tmp_path)
+
+
+def test_traces_figure_explains_the_bold_trace_and_the_spike_ticks():
+    """traces.png: the legend names the bold neuron (the recorded one with most spikes) and
+    counts its spike ticks; both agree with the run's spike lists."""
+    import numpy as np
+
+    from lowdim.plotting import paired_traces
+
+    ds = lowdim.simulate(lowdim.RunConfig(neurons=1000, rank=4, duration=0.15, seed=2))
+    fig = paired_traces(ds)
+    ids, counts = np.unique(ds.spike_neuron.values, return_counts=True)
+    bold, n = int(ids[np.argmax(counts)]), int(counts.max())
+    assert n > 0 and bold in ds.neuron.values[:11]
+    texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert texts[0] == f"neuron {bold} (bold, most spikes)", texts
+    assert texts[1] == f"its SNN spike times ({n} ticks)"
+    assert "same colour in both panels" in texts[2]
+    ticks = fig.axes[0].collections[0].get_segments()  # one vertical tick per spike
+    assert len(ticks) == n
+    fig = paired_traces(ds, spikes_of=int(ds.neuron.values[1]))
+    texts = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+    assert texts[0] == f"neuron {int(ds.neuron.values[1])} (bold)"
+
+
 def square(config: dict) -> dict:
     return {"y": config["x"] ** 2}
 

@@ -81,6 +81,45 @@ def test_report_holds_numbers_theory_figures_config_and_provenance(tmp_path):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # written atomically
 
 
+def test_paired_run_page_shows_math_units_and_key_numbers_first(tmp_path):
+    """A paired run's page: Δ_N^rec as math (MathML) next to the feedforward line, then the key
+    numbers with units (a in Hz, c in Hz²), and only then every number, folded away."""
+    import lowdim
+    from lowdim.runs import save_run
+
+    ds = lowdim.simulate(lowdim.RunConfig(neurons=1000, rank=4, duration=0.15, seed=2))
+    out = tmp_path / "run"
+    save_run(ds, out, figure=False)
+    summary = json.loads((out / "summary.json").read_text())
+    page = render_report(out).read_text()
+    numbers = page[page.index('<section id="numbers">') : page.index('<section id="figures">')]
+    delta = '<msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>rec</mtext></msubsup>'
+    theory = numbers.index(delta)
+    assert "Δ_N^rec" not in page and "feedforward line <math>" in numbers
+    row = re.compile(r"<tr><td>(.*?)</td><td class=\"num\">([^<]*)</td><td>([^<]*)</td></tr>")
+    keys = {m.group(2): (m.group(1), m.group(3)) for m in row.finditer(numbers)}
+    a_label, a_unit = keys[_fmt(summary["a"])]
+    c_label, c_unit = keys[_fmt(summary["c"])]
+    assert a_unit == "Hz" and '<mi mathvariant="double-struck">E</mi>' in a_label
+    assert c_unit == "Hz²" and "<mi>Var</mi>" in c_label
+    assert keys[_fmt(summary["rate_snn_hz"])][1] == "Hz"
+    assert keys[_fmt(summary["neurons"])][1] == "" and keys[_fmt(summary["dt"])][1] == "s"
+    # theory first, then the key numbers, then the full dump folded away (closed)
+    dump = numbers.index('<details class="all">')
+    assert theory < numbers.index(a_label) < dump
+    assert numbers.index("<td>jax_version</td>") > dump
+    assert numbers.index("</details>") > numbers.index("<td>jax_version</td>")
+
+
+def test_page_without_theory_shows_its_numbers_unfolded(tmp_path):
+    out = tmp_path / "lec"
+    out.mkdir()
+    (out / "summary.json").write_text(json.dumps({"capacity": 0.138, "seeds": 4}))
+    page = render_report(out).read_text()
+    assert '<details class="all" open>' in page and "<td>capacity</td>" in page
+    assert '<details class="all" open>' not in render_report(_folder(tmp_path)).read_text()
+
+
 def _dom(page, tmp_path):
     """The DOM of ``page`` after its load handlers ran, from headless Chromium."""
     profile = tmp_path / "chromium-profile"

@@ -6,6 +6,7 @@ and no partial output.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -27,7 +28,14 @@ from ._version import __version__
 from .checkpoint import check_path
 from .cli_extra import console
 from .errors import ConfigError
-from .io import RESUMABLE, Terminated, check_disk_space, check_output_folder, staged_output
+from .io import (
+    RESUMABLE,
+    Terminated,
+    atomic_write_json,
+    check_disk_space,
+    check_output_folder,
+    staged_output,
+)
 from .paper import RunConfig, config_table
 from .paper.preflight import config_from
 from .paper.simulation import cost, describe_cost, is_large
@@ -80,11 +88,21 @@ def _print_summary(summary: dict, title: str) -> None:
         "rate_rnn_hz": "RNN mean rate (Hz)",
         "wall_seconds": "wall time (s)",
     }
+    session = summary.get("session_wall_seconds")
+    resumed = session is not None and session < summary.get("wall_seconds", session)
+    if resumed:  # a run resumed from its checkpoint: the wall time of all sessions together
+        labels["wall_seconds"] = "wall time in total (s)"
     for k, label in labels.items():
         if k in summary:
             v = summary[k]
             table.add_row(label, f"{v:.6g}" if isinstance(v, float) else str(v))
+    if resumed:
+        table.add_row("wall time of this session (s)", f"{session:.6g}")
     console.print(table)
+    if resumed:
+        console.print(
+            f"wall time {session:.1f} s (this session), {summary['wall_seconds']:.1f} s in total"
+        )
 
 
 def _run_config(
@@ -96,6 +114,7 @@ def _run_config(
     *,
     overwrite: bool = False,
     checkpoint: Path | None = None,
+    keep_checkpoint: bool = False,
     connectivity=None,
     previous=None,
     **run_options,
@@ -110,7 +129,8 @@ def _run_config(
     check_output_folder(out, overwrite=overwrite, keep=keep)
     t0 = time.perf_counter()
     live = _live_traces(out, cfg) if progress else None  # OUT-live.png while it runs
-    with staged_output(out, keep=keep, overwrite=overwrite) as tmp:
+    live_ctx = live if live is not None else contextlib.nullcontext()  # removed on any exit
+    with staged_output(out, keep=keep, overwrite=overwrite) as tmp, live_ctx:
         ds = simulate_paper(
             cfg,
             connectivity,
@@ -121,10 +141,21 @@ def _run_config(
             **run_options,
         )
         summary = write_run(tmp, ds, connectivity, figure)
-    if live is not None:
-        live.figure.remove()  # traces.png is the finished picture
+        if checkpoint is not None:  # said in summary.json; removed once the results are in place
+            summary["checkpoint"] = "kept" if keep_checkpoint else "removed"
+            summary["checkpoint_path"] = str(checkpoint)
+            atomic_write_json(tmp / "summary.json", summary)
+    ckpt_note = ""
+    if checkpoint is not None:
+        if not keep_checkpoint:
+            Path(checkpoint).unlink(missing_ok=True)
+        ckpt_note = f"; checkpoint {checkpoint} " + (
+            "kept (--keep-checkpoint)" if keep_checkpoint else "removed (the run has finished)"
+        )
     _print_summary(summary, title)
-    console.print(f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else ""))
+    console.print(
+        f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else "") + ckpt_note
+    )
     _html_report(out, t0)
     if previous is not None:
         diffs = compare(previous, ds)
@@ -231,6 +262,9 @@ def simulate(
         None, help="checkpoint file: written periodically; rerun to resume"
     ),
     checkpoint_every: float = typer.Option(300.0, help="seconds of wall time between checkpoints"),
+    keep_checkpoint: bool = typer.Option(
+        False, help="keep the checkpoint file after the run has finished (default: removed)"
+    ),
     record_dt: float = typer.Option(None, help="record interval (s), a multiple of --dt"),
     record_neurons: int = typer.Option(None, help="neurons whose potentials are recorded"),
     burn_in: float = typer.Option(None, help="time (s) left out of the averages, e.g. Δ"),
@@ -283,6 +317,8 @@ def simulate(
     cfg = config_from(table, flag="--devices")  # devices first, then every setting
     if checkpoint is not None and not 0 <= checkpoint_every < float("inf"):
         raise ConfigError("--checkpoint-every must be a number of seconds ≥ 0")
+    if keep_checkpoint and checkpoint is None:
+        raise ConfigError("--keep-checkpoint needs --checkpoint FILE; add one or leave it out")
     _run_config(
         cfg,
         out,
@@ -291,6 +327,7 @@ def simulate(
         title="lowdim simulate",
         overwrite=overwrite,
         checkpoint=checkpoint,
+        keep_checkpoint=keep_checkpoint,
         checkpoint_every=checkpoint_every,
     )
 

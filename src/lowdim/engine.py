@@ -337,6 +337,14 @@ def run(
             state = jax.tree_util.tree_map(
                 lambda new, old: jax.device_put(new, old.sharding), state, _init_jit(prog, P, keys)
             )
+            if progress:  # said before the bar starts again
+                k = first * rpc * grid.record_every
+                print(
+                    f"resuming from the checkpoint at t = {k * grid.dt:.6g} s (step {k} of "
+                    f"{grid.steps}); {wall_before:.1f} s of wall time before this session",
+                    file=sys.stderr,
+                    flush=True,
+                )
         compile_seconds = loop_seconds = 0.0
         if first < n_chunks:
             with Progress(grid.steps, enabled=progress) as bar:
@@ -376,6 +384,8 @@ def run(
             saver.save(state, pieces, n_chunks, wall)
         timing = {
             "wall_seconds": wall,
+            # this call alone (< wall_seconds when the run resumed from a checkpoint)
+            "session_wall_seconds": wall - wall_before,
             "compile_seconds": compile_seconds,
             "loop_seconds": loop_seconds,
         }

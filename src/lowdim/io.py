@@ -385,7 +385,9 @@ class staged_output:
     results). ``carry=True`` moves the resumable entries of ``out`` into ``tmp`` for the run
     (for code that keeps its resumable state inside the folder it is given) and back on failure.
     A full disk ends in a ConfigError that says so; the previous contents of ``out`` are then
-    unchanged. ``provenance.json`` is added to the folder unless the block wrote one.
+    unchanged. ``provenance.json`` is added to the folder unless the block wrote one. Staging
+    an open staging folder again (``out`` is the ``tmp`` of an enclosing block) stages nothing:
+    the block writes into ``out`` and the enclosing block moves it into place.
     """
 
     def __init__(
@@ -403,6 +405,9 @@ class staged_output:
 
     def __enter__(self) -> Path:
         out = self._abs = _abs(self.out)
+        self._nested = out in _STAGES
+        if self._nested:  # ``out`` is an open staging folder already (the command line stages
+            return self.out  # an experiment that stages itself): one level, the outer one moves
         clean_stale_stages(out, self.keep)
         check_output_folder(self.out, overwrite=self.overwrite, keep=self.keep, flag=self.flag)
         self._created: list[Path] = []
@@ -435,6 +440,8 @@ class staged_output:
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
+        if self._nested:
+            return False
         try:
             if exc_type is None:
                 try:

@@ -185,6 +185,15 @@ class LiveTraces:
     def path(self) -> Path:
         return self.figure.path
 
+    def __enter__(self) -> LiveTraces:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        """The file is removed however the run ends: finished (its final figure replaces it),
+        an error, Ctrl-C or SIGTERM (a stale file of an earlier, killed run goes too)."""
+        self.figure.remove()
+        return False
+
     def __call__(self, rec: dict, first: int) -> None:
         import numpy as np
 

@@ -43,11 +43,15 @@ def paired_traces(
     """SNN potentials h_i(t) above RNN potentials x_i(t), same colours (paper Fig. 1E).
 
     Spike times of one neuron (``spikes_of``, default: the recorded neuron with most spikes; its
-    traces are black) are drawn as ticks above the SNN panel.
+    traces are bold and black) are drawn as ticks above the SNN panel. A legend below the panels
+    says so (and that a colour is the same neuron in both panels).
     """
+    from matplotlib.lines import Line2D
+
     neurons = ds.neuron.values[:n]
     colors = matplotlib.colormaps["tab10"](np.linspace(0, 1, 10))
-    fig, axes = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(8, 5.8), sharex=True, sharey=True)
+    chosen = spikes_of is not None
     t = ds.time.values
     if spikes_of is None and "spike_neuron" in ds and ds.sizes.get("spike", 0):
         ids, counts = np.unique(ds.spike_neuron.values, return_counts=True)
@@ -60,10 +64,24 @@ def paired_traces(
             axes[0].plot(t, ds.h.sel(neuron=i), color=col, lw=lw)
         if "x" in ds:
             axes[1].plot(t, ds.x.sel(neuron=i), color=col, lw=lw)
+    why = "" if chosen or spikes_of is None else ", most spikes"
+    handles = [
+        Line2D([], [], color="k", lw=1.2, label=f"neuron {black} (bold{why})"),
+        Line2D(
+            [],
+            [],
+            color=colors[1],
+            lw=0.8,
+            label="other recorded neurons: same colour in both panels",
+        ),
+    ]
     if "spike_time" in ds:
         st = ds.spike_time.values[ds.spike_neuron.values == black]
         top = float(ds.h.max()) if "h" in ds else 1.0
         axes[0].vlines(st, top + 0.3, top + 0.9, color="k", lw=0.8)
+        tick = Line2D([], [], color="k", marker="|", ms=9, ls="none")
+        tick.set_label(f"its SNN spike times ({len(st)} ticks)")
+        handles.insert(1, tick)
     axes[0].set_ylabel("SNN  $h_i^{rec}(t)$")
     axes[1].set_ylabel("RNN  $x_i^{rec}(t)$")
     axes[1].set_xlabel("time (s)")
@@ -71,9 +89,10 @@ def paired_traces(
         a = ds.attrs
         title = f"N = {a['neurons']:,}, p = {a['rank']}, α = {a['load']:.2g}"
         if "distance_rec" in a:
-            title += f", Δ_rec = {a['distance_rec']:.3f}"
+            title += f", $\\Delta_N^{{rec}}$ = {a['distance_rec']:.3f}"
     axes[0].set_title(title)
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 

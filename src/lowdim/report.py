@@ -8,9 +8,12 @@ theory values, the configuration and the provenance of the run.
   with a link to the ``.svg`` beside it when there is one;
 - ``report.md`` (the numbers of a figure or a lecture demo next to their theory values) rendered
   as HTML, tables included;
-- ``summary.json``: scalar results as a table; a key that contains ``theory`` is put next to the
-  measured value of the same stem (``norm_mean`` ↔ ``norm_theory``); for a paired run of the
-  paper's network, Δ_N^rec is put next to the feedforward line √(max φ/(2τc)) √α (paper Fig. 2);
+- ``summary.json``: a key that contains ``theory`` is put next to the measured value of the same
+  stem (``norm_mean`` ↔ ``norm_theory``); for a paired run of the paper's network, Δ_N^rec is put
+  next to the feedforward line √(max φ/(2τc)) √α (paper Fig. 2), followed by its key numbers
+  with units (N, p, α, a and c, the transfer's Gaussian moments in Hz and Hz², rates, wall
+  time); these come first, every top-level number of the summary is folded away below them
+  (``<details>``). Math is inline MathML, which browsers render without scripts or network;
 - the configuration: the ``config`` attribute of ``run.nc`` (JSON), or the ``config`` /
   ``parameters`` entry of ``summary.json``, or a ``config.toml`` / ``config.json`` file;
 - the provenance: lowdim version, git commit, JAX backend and devices, wall time, from
@@ -159,6 +162,67 @@ def _theory_pairs(rows: list[tuple[str, object]]) -> tuple[list[tuple], list[tup
     return paired, rest
 
 
+class _Html(str):
+    """A table cell that is HTML already (math), written as it is."""
+
+
+# math as inline MathML (rendered natively by browsers; no script, works offline)
+_DELTA_REC = (
+    '<math><msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>rec</mtext></msubsup></math>'
+)
+_DELTA_IN = (
+    '<math><msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>in</mtext></msubsup></math>'
+)
+_FF_LINE = (
+    '<math><msqrt><mo>max</mo><mi>φ</mi><mo>/</mo><mo stretchy="false">(</mo><mn>2</mn><mi>τ</mi>'
+    '<mi>c</mi><mo stretchy="false">)</mo></msqrt><mo>⁢</mo><msqrt><mi>α</mi></msqrt></math>'
+)
+_PHI_Z = '<mo stretchy="false">[</mo><mi>φ</mi><mo stretchy="false">(</mo><mi>z</mi><mo stretchy="false">)</mo><mo stretchy="false">]</mo>'
+_Z_LAW = (
+    '<math><mi>z</mi><mo>∼</mo><mi mathvariant="script">N</mi><mo stretchy="false">(</mo>'
+    '<mn>0</mn><mo>,</mo><mn>1</mn><mo stretchy="false">)</mo></math>'
+)
+#: (summary key, label (HTML), unit) of a paired run's key numbers, in this order
+_PAPER_KEYS = (
+    ("neurons", "<math><mi>N</mi></math>, neurons", ""),
+    ("rank", "<math><mi>p</mi></math>, rank (patterns)", ""),
+    ("load", "<math><mi>α</mi><mo>=</mo><mi>p</mi><mo>/</mo><mi>N</mi></math>, load", ""),
+    ("duration", "duration", "s"),
+    ("dt", "time step dt", "s"),
+    (
+        "a",
+        f'<math><mi>a</mi><mo>=</mo><mi mathvariant="double-struck">E</mi>{_PHI_Z}</math>, '
+        f"mean of the transfer φ over {_Z_LAW}",
+        "Hz",
+    ),
+    (
+        "c",
+        f"<math><mi>c</mi><mo>=</mo><mi>Var</mi>{_PHI_Z}</math>, its variance",
+        "Hz²",
+    ),
+    ("distance_in", f"{_DELTA_IN}, time-averaged |h − x| of the in neurons", "1"),
+    ("rate_snn_hz", "SNN mean rate", "Hz"),
+    ("rate_rnn_hz", "RNN mean rate", "Hz"),
+    ("wall_seconds", "wall time", "s"),
+)
+
+
+def _paper_run_keys(summary: dict) -> list[list]:
+    """The key numbers of a paired run of the paper's network, with units (labels as HTML)."""
+    if not all(k in summary for k in ("neurons", "a", "c", "distance_rec")):
+        return []
+    session = summary.get("session_wall_seconds")
+    resumed = session is not None and session < summary.get("wall_seconds", session)
+    rows = []
+    for key, label, unit in _PAPER_KEYS:
+        if key in summary:
+            label += " in total" if key == "wall_seconds" and resumed else ""
+            rows.append([_Html(label), _fmt(summary[key]), unit])
+    if resumed:  # a run resumed from its checkpoint
+        rows.append([_Html("wall time of this session"), _fmt(session), "s"])
+    return rows
+
+
 def _paper_run_theory(summary: dict, attrs: dict) -> list[tuple]:
     """Δ_N^rec of a paired run of the paper's network next to the feedforward line of Fig. 2."""
     try:
@@ -171,9 +235,9 @@ def _paper_run_theory(summary: dict, attrs: dict) -> list[tuple]:
     line = math.sqrt(max_phi / (2 * tau * c)) * math.sqrt(load)
     return [
         (
-            "Δ_N^rec (time-averaged |h − x| of the rec neurons)",
+            _Html(f"{_DELTA_REC}, time-averaged |h − x| of the rec neurons"),
             dist,
-            "feedforward line √(max φ/(2τc)) √α (Fig. 2; an O(√α) reference, not an equality)",
+            _Html(f"feedforward line {_FF_LINE} (Fig. 2; an O(√α) reference, not an equality)"),
             line,
         )
     ]
@@ -254,7 +318,7 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid #d6d9de;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f0f2f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1em 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #eee}
-nav{margin:.8em 0;font-size:.9em}
+nav{margin:.8em 0;font-size:.9em} details.all{margin:.6em 0} math{font-size:1.05em}
 figcaption{font-size:.85em;color:#555} .warn{color:#b00020;font-weight:bold}
 pre{background:#f4f5f7;padding:.8em;overflow-x:auto;font-size:.85em}
 .files li{font-family:ui-monospace,monospace;font-size:.9em}
@@ -289,7 +353,7 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozen
         out.append("<tr>")
         for i, cell in enumerate(r):
             cls = ' class="num"' if i in numeric else ""
-            out.append(f"<td{cls}>{_esc(cell)}</td>")
+            out.append(f"<td{cls}>{cell if isinstance(cell, _Html) else _esc(cell)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -371,8 +435,15 @@ def render_report(
                 numeric={1, 3},
             )
         )
-    if top:
+    keys = _paper_run_keys(summary)
+    if keys:
+        parts.append(_table(["quantity", "value", "unit"], keys, numeric={1}))
+    if top:  # every top-level number, folded away when the tables above say what matters
+        shown = " open" if not (paired or keys) else ""
+        parts.append(f'<details class="all"{shown}><summary>all {len(top[:_MAX_ROWS])} ')
+        parts.append("top-level numbers of summary.json</summary>")
         parts.append(_table(["quantity", "value"], [[k, _fmt(v)] for k, v in top[:_MAX_ROWS]], {1}))
+        parts.append("</details>")
     if not paired and not top:
         parts.append("<p>No summary.json in this folder.</p>")
     if report_md:

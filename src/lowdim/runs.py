@@ -49,6 +49,7 @@ SUMMARY_KEYS = (
     "rate_snn_hz",
     "rate_rnn_hz",
     "wall_seconds",
+    "session_wall_seconds",
     "compile_seconds",
     "loop_seconds",
     "method",

@@ -381,7 +381,9 @@ def run(
         full = {**summary, "rows": rows, "files": sorted(files + ["report.md", "summary.json"])}
         atomic_write_text(tmp / "report.md", _report(sc, full, fits))
         atomic_write_json(tmp / "summary.json", _jsonable(full))
-    _log(progress, f"done in {wall:.0f} s → {out}")
+    from ..io import final_path  # the folder the results end up in (not a staging folder)
+
+    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
     return _jsonable(summary)
 
 

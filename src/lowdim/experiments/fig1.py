@@ -406,7 +406,9 @@ def run(scale: str = "small", out: Path | str = "fig1", progress: bool = True, s
     }
     atomic_write_text(out / "report.md", _report(sc, summary))
     atomic_write_json(out / "summary.json", summary)
-    _log(progress, f"done in {wall:.0f} s → {out}")
+    from ..io import final_path  # the folder the results end up in (not a staging folder)
+
+    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
     return {k: v for k, v in summary.items() if k not in ("panels", "eq12", "files")}
 
 
