@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import lowdim
@@ -254,8 +254,22 @@ def _valid(table: dict) -> bool:
     return True
 
 
+#: values whose ratios to dt overflow to inf (round(inf) raised OverflowError, issue 18, item 16)
+EXTREME = [
+    ("duration", 1.7976931348623157e308),
+    ("duration", 1e306),
+    ("record_dt", 1.7976931348623157e308),
+    ("burn_in", 1.7976931348623157e308),
+    ("dt", 5e-324),
+]
+
+
 @SETTINGS
 @given(key=st.sampled_from(FIELDS + ["rnak", "seeds", "Neurons"]), value=ANY_TOML)
+@example(key="duration", value=1.7976931348623157e308)
+@example(key="record_dt", value=1.7976931348623157e308)
+@example(key="burn_in", value=1.7976931348623157e308)
+@example(key="dt", value=5e-324)
 def test_generated_bad_toml_values_end_in_one_error_line(key, value):
     """A TOML config with one generated value: refused with one line (exit 2) unless valid."""
     table = {**TOML_BASE, key: value}
@@ -287,6 +301,8 @@ INNER = (TypeError, KeyError, AttributeError, IndexError, OverflowError, ZeroDiv
 
 @settings(max_examples=150, deadline=None)
 @given(key=st.sampled_from(FIELDS), value=ANY)
+@example(key="duration", value=1e306)
+@example(key="step_start", value=1.7976931348623157e308)
 def test_python_config_is_valid_or_a_config_error(key, value):
     """``RunConfig.from_dict``, ``replace`` and ``validated`` with any value of any field: a
     valid config or a ConfigError (a ValueError) — never an error from inside."""
@@ -455,3 +471,48 @@ def test_large_runs_are_estimated_without_allocating():
     for word in ("10,000 steps", "loadings", "state", "records", "on disk"):
         assert word in line
     assert not is_large(cost(RunConfig(neurons=20_000, rank=20, duration=1.0)))  # the demo
+
+
+@pytest.mark.parametrize("key, value", EXTREME)
+def test_extreme_times_are_a_config_error(key, value):
+    """Ratios such as duration / dt that overflow to inf are refused with a message, not an
+    OverflowError from round(inf) (the cause of a rare failure of the TOML property test)."""
+    with pytest.raises(ConfigError, match="2³¹ − 1 steps|no time to measure"):
+        RunConfig(**{**GOOD, key: value}).validated()
+
+
+def test_hypothesis_profile_follows_ci():
+    """CI (CI set) runs the derandomized profile, so that a failure there reproduces; locally
+    the examples are random. Both print the failing example's reproduction blob."""
+    from hypothesis import settings as hs
+
+    ci, dev = hs.get_profile("ci"), hs.get_profile("dev")
+    assert ci.derandomize and ci.deadline is None and ci.print_blob
+    assert not dev.derandomize and dev.print_blob
+    assert hs.default.derandomize == bool(os.environ.get("CI"))
+
+
+def test_every_bad_setting_is_reported_at_once():
+    """A short --duration no longer hides the other mistakes behind the burn-in message: one
+    line per bad setting, and a check that depends on a bad setting is left out."""
+    with pytest.raises(ConfigError) as e:
+        RunConfig(
+            duration=0.05, sigma=-1.0, seed=-3, dtype="float16", record_neurons=10**6
+        ).validated()
+    lines = str(e.value).splitlines()
+    assert len(lines) == 5, lines
+    for words in ("burn_in = 0.1 s (the default)", "seed", "sigma", "dtype", "record_neurons"):
+        assert any(words in ln for ln in lines), (words, lines)
+    # a bad dt: its dependants (record interval, burn-in, spikes per step) are not reported
+    with pytest.raises(ConfigError) as e:
+        RunConfig(dt=0.02).validated()
+    assert str(e.value).count("\n") == 0 and "dt = 0.02 s must be smaller than τ" in str(e.value)
+
+
+def test_cli_reports_every_bad_option(tmp_path):
+    code, lines, text = cli(
+        [*BASE, "--duration", "0.005", "--sigma", "-1", "--seed", "-1", "--out", "o"], tmp_path
+    )
+    assert code == 2 and "Traceback" not in text
+    assert len(lines) == 3 and all(ln.startswith("error: ") for ln in lines), lines
+    assert not any(tmp_path.iterdir())

@@ -600,8 +600,9 @@ def main(argv: list[str] | None = None) -> None:
         code = rv if isinstance(rv, int) else 0
         if received:
             raise Terminated(received[0])
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except ConfigError as e:  # one line per problem (RunConfig reports every bad setting)
+        for line in str(e).splitlines() or [""]:
+            print(f"error: {line}", file=sys.stderr)
         code = 2
     except click_exc.NoArgsIsHelpError as e:
         print(e.ctx.get_help() if e.ctx else "", file=sys.stderr)
