@@ -44,6 +44,27 @@ app = typer.Typer(
 )
 console = Console()
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"lowdim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="print the version and exit",
+    ),
+):
+    """Options of every command (see `lowdim COMMAND --help`)."""
+
 from .runs import SUMMARY_KEYS, summary_of  # noqa: E402, F401  (summary.json of a paired run)
 
 
@@ -231,7 +252,9 @@ def simulate(
     checkpoint_every: float = typer.Option(300.0, help="seconds of wall time between checkpoints"),
     record_dt: float = typer.Option(None, help="record interval (s), a multiple of --dt"),
     record_neurons: int = typer.Option(None, help="neurons whose potentials are recorded"),
-    burn_in: float = typer.Option(None, help="time (s) left out of the averages, e.g. Δ"),
+    burn_in: float = typer.Option(
+        None, help="time (s) left out of the averages, e.g. Δ (default 0.1)"
+    ),
     tile_rows: int = typer.Option(None, help="rows per block of the loadings (× 1024)"),
     config: Path = typer.Option(None, "--config", help="TOML file with the same settings"),
     out: Path = typer.Option(Path("lowdim-out/simulate"), help="output folder"),
