@@ -65,6 +65,7 @@ def _options(
 ):
     """Options of every command (see `lowdim COMMAND --help`)."""
 
+
 from .runs import SUMMARY_KEYS, summary_of  # noqa: E402, F401  (summary.json of a paired run)
 
 
