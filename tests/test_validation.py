@@ -516,3 +516,72 @@ def test_cli_reports_every_bad_option(tmp_path):
     assert code == 2 and "Traceback" not in text
     assert len(lines) == 3 and all(ln.startswith("error: ") for ln in lines), lines
     assert not any(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------- memory advice
+def _need(cfg) -> int:
+    from lowdim.engine import estimate_memory
+
+    return estimate_memory(cfg)
+
+
+def _advice(cfg, have, monkeypatch) -> str:
+    from lowdim import engine
+
+    monkeypatch.setattr(engine, "available_memory", lambda: int(have))
+    with pytest.raises(lowdim.MemoryBudgetError) as e:
+        engine.check_memory(cfg)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("fraction", [0.15, 0.3, 0.5, 0.7, 0.9])
+def test_memory_advice_suggests_only_what_fits(fraction, monkeypatch):
+    """With a small fake budget, each remedy is in the message exactly when the run with it
+    applied fits (estimated afresh from its own config), and the N named is the largest that
+    fits."""
+    import re
+
+    cfg = RunConfig(neurons=400_000, rank=50, duration=0.01, burn_in=0.0)
+    have = fraction * _need(cfg) / 0.9
+    msg = _advice(cfg, have, monkeypatch)
+    fits = lambda c: _need(c) <= 0.9 * int(have)  # noqa: E731
+    short = msg.split(" would not be enough")[0].split("; ")[-1] if "enough" in msg else ""
+    for remedy, change, words in (
+        ("--loadings procedural", {"loadings": "procedural"}, "procedural loadings"),
+        ("--loadings-dtype bfloat16", {"loadings_dtype": "bfloat16"}, "bfloat16 storage"),
+    ):
+        ok = fits(cfg.replace(**change))
+        assert (remedy in msg) == ok and (words in short) != ok, msg
+    n = int(re.search(r"--neurons (\d+) or fewer", msg).group(1))
+    assert fits(cfg.replace(neurons=n)) and not fits(cfg.replace(neurons=n + 1)), (n, msg)
+
+
+def test_memory_advice_when_the_state_alone_exceeds_memory(monkeypatch):
+    """No loadings remedy is suggested when the state alone does not fit; the message says so
+    and names the N that fits."""
+    from lowdim.engine import _program_of, memory_parts
+
+    cfg = RunConfig(neurons=10**6, rank=2, duration=0.01, burn_in=0.0)
+    state = memory_parts(_program_of(cfg)[0])["state"]
+    msg = _advice(cfg, 0.8 * state / 0.9, monkeypatch)
+    assert "state alone" in msg and "--neurons" in msg and "--devices" not in msg
+    assert "--loadings" not in msg and "procedural loadings and bfloat16 storage would not" in msg
+
+
+def test_memory_advice_names_the_device_count_that_fits():
+    """On accelerators (memory per device), the smallest device count whose share fits."""
+    import re
+
+    from lowdim.engine import _program_of, memory_advice, memory_parts
+    from lowdim.models.paper import MEMORY_HINTS
+
+    cfg = RunConfig(neurons=10**6, rank=100, duration=0.01, burn_in=0.0)
+    prog = _program_of(cfg)[0]
+    parts = memory_parts(prog)
+    sharded = parts["loadings"] + parts["state"]
+    have = (sharded / 5.5 + parts["records"]) / 0.9  # 6 devices fit, 5 do not
+    msg = memory_advice(prog, int(have), per_device=True, hints=MEMORY_HINTS)
+    k = int(re.search(r"--devices (\d+)", msg).group(1))
+    assert k == 6, msg
+    assert -(-sharded // k) + parts["records"] <= 0.9 * int(have)
+    assert -(-sharded // (k - 1)) + parts["records"] > 0.9 * int(have)
