@@ -585,3 +585,14 @@ def test_memory_advice_names_the_device_count_that_fits():
     assert k == 6, msg
     assert -(-sharded // k) + parts["records"] <= 0.9 * int(have)
     assert -(-sharded // (k - 1)) + parts["records"] > 0.9 * int(have)
+
+
+def test_devices_beyond_the_machine_come_with_the_other_mistakes(tmp_path):
+    """--devices beyond the machine is named first, then the other bad options (checked with one
+    device, so that no divisibility message follows from the device count)."""
+    code, lines, text = cli(
+        ["simulate", "-N", "1001", "-p", "2", "--devices", "64", "--sigma", "-1", "--out", "o"],
+        tmp_path,
+    )
+    assert code == 2 and len(lines) == 2, text
+    assert "JAX sees" in lines[0] and "sigma" in lines[1] and "divisible" not in text
