@@ -641,3 +641,9 @@ def test_event_method_with_trials_equals_the_dense_method_per_trial():
     for b in range(2):
         one = solve(hop.replace(x0=cues[b]), Grid(1.0, 4), keys[b], {"S": pr.Potentials()})
         np.testing.assert_array_equal(np.asarray(batch["S"][b]), np.asarray(one["S"]))
+
+
+def test_from_arrays_validates_finite_loadings_by_index():
+    F = np.ones((10, 2))
+    with pytest.raises(lowdim.ConfigError, match=r"G has a non-finite value \(nan\) at row 4"):
+        lowdim.from_arrays(F, _with(F, (4, 0), np.nan), 0.1)
