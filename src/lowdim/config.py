@@ -34,6 +34,8 @@ _BYTES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
 #: rows of one definition tile of ξ (lowdim.procedural.TILE_ROWS; repeated to avoid an import)
 TILE_ROWS = 1024
 POPULATIONS = ("rec", "in", "all")
+#: the default burn-in (s), named in the message when it leaves no time to measure
+BURN_IN = 0.1
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class RunConfig:
     record_population: str = "rec"
     record_dt: float = 1e-3
     record_overlaps: int = 20  #: the first min(record_overlaps, p) overlaps m_μ are recorded
-    burn_in: float = 0.1  #: = BURN_IN
+    burn_in: float = BURN_IN
     #: "stored" keeps F, G in memory (O(N p)); "procedural" regenerates them per block of rows
     #: from the seed every step (O(N) memory, RNG-bound): same numbers, see lowdim.procedural
     loadings: str = "stored"
@@ -476,8 +478,6 @@ _CHECKS = (
     ("transfer", {"time"}),
     ("fingerprint", {"choices"}),
 )
-#: the default burn-in (s), named in the message when it leaves no time to measure
-BURN_IN = 0.1
 
 
 #: at most this many neurons (indices are 32-bit) and steps per run (the step index is int32)
