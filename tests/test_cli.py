@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -185,3 +186,25 @@ def test_lecture_command_checks_the_system_and_its_options(tmp_path):
         _extra_options(["--nope", "1"], demo, "demo")
     with pytest.raises(lowdim.ConfigError, match="must be int"):
         _extra_options(["--train-steps", "many"], demo, "demo")
+
+
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"lowdim {lowdim.__version__}", r
+
+
+def test_default_burn_in_is_stated_in_help_readme_and_error(tmp_path):
+    """The default burn-in (0.1 s) is in `simulate --help`, the README's table and the error of
+    a run too short for it; that error comes with every other bad option, one line each."""
+    default = lowdim.RunConfig().burn_in
+    r = run("simulate", "--help")
+    assert r.returncode == 0 and f"(default {default:g})" in " ".join(r.stdout.split())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"burn-in B = {default:g} s" in readme
+    out = tmp_path / "o"
+    r = run("simulate", "-N", "200", "-p", "2", "--duration", "0.05", "--sigma", "-1", "--out", out)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 2, r.stderr
+    assert all(ln.startswith("error: ") for ln in lines)
+    assert f"burn_in = {default:g} s (the default)" in lines[0] and "--burn-in" in lines[0]
+    assert "sigma" in lines[1] and not out.exists()

@@ -446,7 +446,7 @@ def test_descriptions_are_checked_with_messages_that_say_what_to_change():
         (lambda: Network(**base, kinds=(Binary(), Rate(PHI))).validate(), "cannot be paired"),
         (
             lambda: Network(**{**base, "G": np.ones((9, 2))}, kinds=(Rate(PHI),)).validate(),
-            "(N, p)",
+            "G has 9 rows, neurons = 10",
         ),
         (
             lambda: Network(
@@ -513,6 +513,85 @@ def test_descriptions_are_checked_with_messages_that_say_what_to_change():
     Poisson(lowdim.transfer(lambda x: 50.0 * jax.nn.sigmoid(x), max=50.0))
 
 
+def _with(a, index, value):
+    a = np.array(a, dtype=np.float64)
+    a[index] = value
+    return a
+
+
+@pytest.mark.parametrize("as_jax", [False, True])
+def test_validate_refuses_non_finite_arrays_naming_the_first_bad_entry(as_jax):
+    """NaN or ±inf in F, G, x0, readout or an input's arrays: refused with the array's name and
+    the first bad index (solve returned NaN silently before), for NumPy and JAX arrays."""
+    n = 20
+    arr = jnp.asarray if as_jax else np.asarray
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(n, 2))
+    ok = dict(neurons=n, F=arr(F), G=arr(F), scale=0.05, kinds=(Rate(PHI),))
+    Network(**ok).validate()
+    bad_f = _with(_with(F, (12, 0), np.nan), (15, 1), np.inf)
+    u = np.zeros((10, 1))
+    cases = [
+        ({"F": arr(bad_f)}, "F has a non-finite value (nan) at row 12, column 0"),
+        (
+            {"G": arr(_with(F, (3, 1), -np.inf))},
+            "G has a non-finite value (-inf) at row 3, column 1",
+        ),
+        ({"x0": arr(_with(np.zeros(n), 7, np.nan))}, "x0 has a non-finite value (nan) at index 7"),
+        (
+            {"readout": arr(_with(np.zeros((n, 3)), (19, 2), np.inf))},
+            "readout has a non-finite value (inf) at row 19, column 2",
+        ),
+        (
+            {"inputs": (Drive(arr(_with(u, (4, 0), np.nan))),)},
+            "input 0 (Drive): u has a non-finite value (nan) at row 4, column 0",
+        ),
+        (
+            {"inputs": (Noise(1.0, arr(_with(np.ones((n, 1)), (2, 0), np.inf))),)},
+            "input 0 (Noise): vectors has a non-finite value (inf) at row 2, column 0",
+        ),
+        (
+            {"inputs": (Noise(1.0, Along(arr(_with(np.eye(2), (1, 1), np.nan)))),)},
+            "Along(C): C has a non-finite value (nan) at row 1, column 1",
+        ),
+        ({"scale": np.float64(np.nan)}, "scale has a non-finite value (nan)"),
+    ]
+    for change, words in cases:
+        net = Network(**{**ok, **change})
+        with pytest.raises(lowdim.ConfigError) as e:
+            net.validate()
+        assert words in str(e.value), (words, str(e.value))
+        with pytest.raises(lowdim.ConfigError):
+            solve(net, Grid(DT, 10), jax.random.PRNGKey(0), {"x": pr.Potentials()})
+    # under jit the arrays are tracers, whose values are not known: not checked (and no error)
+    out = jax.jit(
+        lambda F: solve(
+            Network(**{**ok, "F": F}), Grid(DT, 10), jax.random.PRNGKey(0), {"x": pr.Potentials()}
+        )["x"]
+    )(jnp.asarray(bad_f))
+    assert not np.all(np.isfinite(np.asarray(out)))
+
+
+def test_grid_and_loading_shapes_are_validated_at_construction():
+    """Grid(dt=0) and Grid(steps=-1) are refused when they are made; loadings with another
+    number of rows than neurons say both numbers."""
+    for kw, words in (
+        (dict(dt=0, steps=10), "dt must be a number of seconds > 0"),
+        (dict(dt=-1e-4, steps=10), "dt must be"),
+        (dict(dt=float("nan"), steps=10), "dt must be"),
+        (dict(dt=1e-4, steps=-1), "steps must be a positive integer"),
+        (dict(dt=1e-4, steps=0), "steps must be a positive integer"),
+        (dict(dt=1e-4, steps=10, record_every=3), "not a multiple of record_every"),
+    ):
+        with pytest.raises(lowdim.ConfigError, match=words):
+            Grid(**kw)
+    F = np.ones((500, 2))
+    with pytest.raises(lowdim.ConfigError, match="F has 500 rows, neurons = 501"):
+        Network(neurons=501, F=F, G=F, kinds=(Rate(PHI),)).validate()
+    with pytest.raises(lowdim.ConfigError, match="readout has 3 rows, neurons = 500"):
+        Network(neurons=500, F=F, G=F, kinds=(Rate(PHI),), readout=np.ones((3, 1))).validate()
+
+
 def test_importing_lowdim_changes_no_global_setting():
     import subprocess
     import sys
@@ -562,3 +641,9 @@ def test_event_method_with_trials_equals_the_dense_method_per_trial():
     for b in range(2):
         one = solve(hop.replace(x0=cues[b]), Grid(1.0, 4), keys[b], {"S": pr.Potentials()})
         np.testing.assert_array_equal(np.asarray(batch["S"][b]), np.asarray(one["S"]))
+
+
+def test_from_arrays_validates_finite_loadings_by_index():
+    F = np.ones((10, 2))
+    with pytest.raises(lowdim.ConfigError, match=r"G has a non-finite value \(nan\) at row 4"):
+        lowdim.from_arrays(F, _with(F, (4, 0), np.nan), 0.1)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import lowdim
@@ -84,6 +84,10 @@ def _not_whole(ratio: float) -> bool:
 
 
 _fl = st.floats(allow_nan=False, allow_infinity=False)
+#: x < 0 as bounds, not ``_fl.filter(lambda x: x < 0)``: Hypothesis rewrites that filter into
+#: max_value=0, exclude_max=True, and its next float below 0.0 is −0.0, a valid σ or burn-in
+#: (a rare false failure: ('--sigma', '-0.0') ran a simulation)
+_negative = st.floats(max_value=-math.ulp(0.0), allow_nan=False, allow_infinity=False)
 
 
 def _num(x) -> str:
@@ -109,9 +113,10 @@ BAD_FLAG_VALUES = {
         _nonfinite,
         st.floats(1e-6, 9.9e-4).filter(lambda x: _not_whole(1e-3 / x)),
     ),
-    "--sigma": st.one_of(_fl.filter(lambda x: x < 0), _nonfinite),
+    "--sigma": st.one_of(_negative, _nonfinite),
     "--burn-in": st.one_of(
-        _fl.filter(lambda x: x < 0 or x >= 0.05),
+        _negative,
+        st.floats(min_value=0.05, allow_nan=False, allow_infinity=False),
         _nonfinite,
         st.floats(0.0, 0.049).filter(lambda x: _not_whole(x / 1e-4)),
     ),
@@ -141,6 +146,15 @@ def bad_flag(draw):
     flag = draw(st.sampled_from(sorted(BAD_FLAG_VALUES)))
     value = draw(BAD_FLAG_VALUES[flag])
     return flag, _num(value)
+
+
+def test_negative_strategy_never_draws_zero():
+    """−0.0 passes ``x < 0``'s rewritten bounds; the bounds of ``_negative`` exclude it."""
+    from hypothesis import find
+    from hypothesis.errors import NoSuchExample
+
+    with pytest.raises(NoSuchExample):
+        find(_negative, lambda x: x == 0, settings=settings(max_examples=2000, database=None))
 
 
 @SETTINGS
@@ -254,8 +268,22 @@ def _valid(table: dict) -> bool:
     return True
 
 
+#: values whose ratios to dt overflow to inf (round(inf) raised OverflowError, issue 18, item 16)
+EXTREME = [
+    ("duration", 1.7976931348623157e308),
+    ("duration", 1e306),
+    ("record_dt", 1.7976931348623157e308),
+    ("burn_in", 1.7976931348623157e308),
+    ("dt", 5e-324),
+]
+
+
 @SETTINGS
 @given(key=st.sampled_from(FIELDS + ["rnak", "seeds", "Neurons"]), value=ANY_TOML)
+@example(key="duration", value=1.7976931348623157e308)
+@example(key="record_dt", value=1.7976931348623157e308)
+@example(key="burn_in", value=1.7976931348623157e308)
+@example(key="dt", value=5e-324)
 def test_generated_bad_toml_values_end_in_one_error_line(key, value):
     """A TOML config with one generated value: refused with one line (exit 2) unless valid."""
     table = {**TOML_BASE, key: value}
@@ -287,6 +315,8 @@ INNER = (TypeError, KeyError, AttributeError, IndexError, OverflowError, ZeroDiv
 
 @settings(max_examples=150, deadline=None)
 @given(key=st.sampled_from(FIELDS), value=ANY)
+@example(key="duration", value=1e306)
+@example(key="step_start", value=1.7976931348623157e308)
 def test_python_config_is_valid_or_a_config_error(key, value):
     """``RunConfig.from_dict``, ``replace`` and ``validated`` with any value of any field: a
     valid config or a ConfigError (a ValueError) — never an error from inside."""
@@ -455,3 +485,131 @@ def test_large_runs_are_estimated_without_allocating():
     for word in ("10,000 steps", "loadings", "state", "records", "on disk"):
         assert word in line
     assert not is_large(cost(RunConfig(neurons=20_000, rank=20, duration=1.0)))  # the demo
+
+
+@pytest.mark.parametrize("key, value", EXTREME)
+def test_extreme_times_are_a_config_error(key, value):
+    """Ratios such as duration / dt that overflow to inf are refused with a message, not an
+    OverflowError from round(inf) (the cause of a rare failure of the TOML property test)."""
+    with pytest.raises(ConfigError, match="2³¹ − 1 steps|no time to measure"):
+        RunConfig(**{**GOOD, key: value}).validated()
+
+
+def test_hypothesis_profile_follows_ci():
+    """CI (CI set) runs the derandomized profile, so that a failure there reproduces; locally
+    the examples are random. Both print the failing example's reproduction blob."""
+    from hypothesis import settings as hs
+
+    ci, dev = hs.get_profile("ci"), hs.get_profile("dev")
+    assert ci.derandomize and ci.deadline is None and ci.print_blob
+    assert not dev.derandomize and dev.print_blob
+    assert hs.default.derandomize == bool(os.environ.get("CI"))
+
+
+def test_every_bad_setting_is_reported_at_once():
+    """A short --duration no longer hides the other mistakes behind the burn-in message: one
+    line per bad setting, and a check that depends on a bad setting is left out."""
+    with pytest.raises(ConfigError) as e:
+        RunConfig(
+            duration=0.05, sigma=-1.0, seed=-3, dtype="float16", record_neurons=10**6
+        ).validated()
+    lines = str(e.value).splitlines()
+    assert len(lines) == 5, lines
+    for words in ("burn_in = 0.1 s (the default)", "seed", "sigma", "dtype", "record_neurons"):
+        assert any(words in ln for ln in lines), (words, lines)
+    # a bad dt: its dependants (record interval, burn-in, spikes per step) are not reported
+    with pytest.raises(ConfigError) as e:
+        RunConfig(dt=0.02).validated()
+    assert str(e.value).count("\n") == 0 and "dt = 0.02 s must be smaller than τ" in str(e.value)
+
+
+def test_cli_reports_every_bad_option(tmp_path):
+    code, lines, text = cli(
+        [*BASE, "--duration", "0.005", "--sigma", "-1", "--seed", "-1", "--out", "o"], tmp_path
+    )
+    assert code == 2 and "Traceback" not in text
+    assert len(lines) == 3 and all(ln.startswith("error: ") for ln in lines), lines
+    assert not any(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------- memory advice
+def _need(cfg) -> int:
+    from lowdim.paper.simulation import estimate_memory
+
+    return estimate_memory(cfg)
+
+
+def _advice(cfg, have, monkeypatch) -> str:
+    from lowdim import engine
+    from lowdim.paper import simulation
+
+    monkeypatch.setattr(engine, "available_memory", lambda: int(have))
+    with pytest.raises(lowdim.MemoryBudgetError) as e:
+        simulation.check_memory(cfg)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("fraction", [0.15, 0.3, 0.5, 0.7, 0.9])
+def test_memory_advice_suggests_only_what_fits(fraction, monkeypatch):
+    """With a small fake budget, each remedy is in the message exactly when the run with it
+    applied fits (estimated afresh from its own config), and the N named is the largest that
+    fits."""
+    import re
+
+    cfg = RunConfig(neurons=400_000, rank=50, duration=0.01, burn_in=0.0)
+    have = fraction * _need(cfg) / 0.9
+    msg = _advice(cfg, have, monkeypatch)
+    fits = lambda c: _need(c) <= 0.9 * int(have)  # noqa: E731
+    short = msg.split(" would not be enough")[0].split("; ")[-1] if "enough" in msg else ""
+    for remedy, change, words in (
+        ("--loadings procedural", {"loadings": "procedural"}, "procedural loadings"),
+        ("--loadings-dtype bfloat16", {"loadings_dtype": "bfloat16"}, "bfloat16 storage"),
+    ):
+        ok = fits(cfg.replace(**change))
+        assert (remedy in msg) == ok and (words in short) != ok, msg
+    n = int(re.search(r"--neurons (\d+) or fewer", msg).group(1))
+    assert fits(cfg.replace(neurons=n)) and not fits(cfg.replace(neurons=n + 1)), (n, msg)
+
+
+def test_memory_advice_when_the_state_alone_exceeds_memory(monkeypatch):
+    """No loadings remedy is suggested when the state alone does not fit; the message says so
+    and names the N that fits."""
+    from lowdim.engine import memory_parts
+    from lowdim.paper.simulation import program_of
+
+    cfg = RunConfig(neurons=10**6, rank=2, duration=0.01, burn_in=0.0)
+    state = memory_parts(program_of(cfg))["state"]
+    msg = _advice(cfg, 0.8 * state / 0.9, monkeypatch)
+    assert "state alone" in msg and "--neurons" in msg and "--devices" not in msg
+    assert "--loadings" not in msg and "procedural loadings and bfloat16 storage would not" in msg
+
+
+def test_memory_advice_names_the_device_count_that_fits():
+    """On accelerators (memory per device), the smallest device count whose share fits."""
+    import re
+
+    from lowdim.engine import memory_advice, memory_parts
+    from lowdim.paper import MEMORY_HINTS
+    from lowdim.paper.simulation import program_of
+
+    cfg = RunConfig(neurons=10**6, rank=100, duration=0.01, burn_in=0.0)
+    prog = program_of(cfg)
+    parts = memory_parts(prog)
+    sharded = parts["loadings"] + parts["state"]
+    have = (sharded / 5.5 + parts["records"]) / 0.9  # 6 devices fit, 5 do not
+    msg = memory_advice(prog, int(have), per_device=True, hints=MEMORY_HINTS)
+    k = int(re.search(r"--devices (\d+)", msg).group(1))
+    assert k == 6, msg
+    assert -(-sharded // k) + parts["records"] <= 0.9 * int(have)
+    assert -(-sharded // (k - 1)) + parts["records"] > 0.9 * int(have)
+
+
+def test_devices_beyond_the_machine_come_with_the_other_mistakes(tmp_path):
+    """--devices beyond the machine is named first, then the other bad options (checked with one
+    device, so that no divisibility message follows from the device count)."""
+    code, lines, text = cli(
+        ["simulate", "-N", "1001", "-p", "2", "--devices", "64", "--sigma", "-1", "--out", "o"],
+        tmp_path,
+    )
+    assert code == 2 and len(lines) == 2, text
+    assert "JAX sees" in lines[0] and "sigma" in lines[1] and "divisible" not in text

@@ -70,6 +70,25 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"lowdim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="print the version and exit",
+    ),
+):
+    """Options of every command (see `lowdim COMMAND --help`)."""
+
+
 def _print_summary(summary: dict, title: str) -> None:
     table = Table(title=title, show_header=True)
     table.add_column("quantity")
@@ -267,7 +286,9 @@ def simulate(
     ),
     record_dt: float = typer.Option(None, help="record interval (s), a multiple of --dt"),
     record_neurons: int = typer.Option(None, help="neurons whose potentials are recorded"),
-    burn_in: float = typer.Option(None, help="time (s) left out of the averages, e.g. Δ"),
+    burn_in: float = typer.Option(
+        None, help="time (s) left out of the averages, e.g. Δ (default 0.1)"
+    ),
     tile_rows: int = typer.Option(None, help="rows per block of the loadings (× 1024)"),
     config: Path = typer.Option(None, "--config", help="TOML file with the same settings"),
     out: Path = typer.Option(Path("lowdim-out/simulate"), help="output folder"),
@@ -619,8 +640,9 @@ def main(argv: list[str] | None = None) -> None:
         code = rv if isinstance(rv, int) else 0
         if received:
             raise Terminated(received[0])
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except ConfigError as e:  # one line per problem (RunConfig reports every bad setting)
+        for line in str(e).splitlines() or [""]:
+            print(f"error: {line}", file=sys.stderr)
         code = 2
     except click_exc.NoArgsIsHelpError as e:
         print(e.ctx.get_help() if e.ctx else "", file=sys.stderr)

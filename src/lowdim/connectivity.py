@@ -128,8 +128,10 @@ def _from_arrays(F, G, scale, dtype):
         )
     if not math.isfinite(scale):
         raise ConfigError(f"scale must be finite, got {scale}")
-    if not (bool(jnp.all(jnp.isfinite(F))) and bool(jnp.all(jnp.isfinite(G)))):
-        raise ConfigError("F and G must contain finite numbers only")
+    from .network import _finite
+
+    _finite(F, "F")  # names the first NaN or inf
+    _finite(G, "G")
     return LowRank(F=F, G=G, scale=float(scale), gamma=_self_couplings(F, G, scale))
 
 

@@ -21,6 +21,7 @@ The driver knows networks, grids and probes only: the paper's front end (:mod:`l
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -36,6 +37,7 @@ from .errors import ConfigError, MemoryBudgetError
 from .event import memory_bytes as event_memory_bytes
 from .grid import Grid
 from .network import Network
+from .procedural import TILE_ROWS
 from .record import dataset_of_run
 from .solve import Program, float64, stream_keys
 
@@ -139,37 +141,124 @@ def check_memory(prog: Program, keep_records: bool = True) -> None:
     have = available_memory()
     if est["total"] <= 0.9 * have:
         return
-    parts = {"records": est["records"], "loadings": est["loadings"], "state": est["state"]}
-    big = max(parts, key=parts.get)
-    gib = 2**30
-    where = f"{' per device' if not cpu and prog.devices > 1 else ''}"
-    detail = ", ".join(f"{k} {v / gib:.1f}" for k, v in parts.items())
 
     def message(words: dict | None = None) -> str:
-        hints = {
-            "neurons": "the number of neurons or the rank",
-            "records": "record fewer neurons, record less often, or shorten the run",
-            "procedural": "procedural loadings (O(N) memory)",
-            "storage": "bfloat16 storage of the loadings",
-            "devices": "more devices",
-            **(words or {}),
-        }
-        if big == "records":
-            advice = f"the records are what is large: {hints['records']}"
-        else:
-            advice = f"reduce {hints['neurons']}"
-            if not prog.procedural and prog.sampler is not None:
-                advice += f", use {hints['procedural']}"
-            if prog.storage.itemsize > 2:
-                advice += f", use {hints['storage']}"
-            if not cpu:
-                advice += f", or shard over {hints['devices']}"
-        return (
-            f"this run needs about {est['total'] / gib:.1f} GiB ({detail} GiB) but "
-            f"{have / gib:.1f} GiB is available{where}; {advice}"
-        )
+        return memory_advice(prog, have, keep_records, not cpu, words)
 
     raise MemoryBudgetError(message(), advice=message)
+
+
+def memory_advice(prog: Program, have: int, keep_records=True, per_device=False, hints=None):
+    """Why the run ``prog`` does not fit in ``have`` bytes and what would: each remedy
+    (procedural loadings, bfloat16 storage, more devices when ``per_device``, fewer neurons) is
+    applied to the estimate of :func:`memory_parts`, and only those whose run fits (in 90 % of
+    ``have``) are suggested, with the device count or N that fits."""
+    hints = {
+        "neurons": "the number of neurons or the rank",
+        "records": "record fewer neurons, record less often, or shorten the run",
+        "procedural": "procedural loadings (O(N) memory)",
+        "storage": "bfloat16 storage of the loadings",
+        "devices": "more devices",
+        **(hints or {}),
+    }
+    budget = 0.9 * have
+    est = memory_parts(prog, keep_records, per_device)
+
+    def fits(q) -> bool:
+        if q.n != prog.n:  # the records (of the same neurons) stay as they are
+            q.probes = {}
+            return memory_parts(q, keep_records, per_device)["total"] + est["records"] <= budget
+        return memory_parts(q, keep_records, per_device)["total"] <= budget
+
+    gib = 2**30
+    parts = {"records": est["records"], "loadings": est["loadings"], "state": est["state"]}
+    big = max(parts, key=parts.get)
+    short, advice = [], []  # remedies that would not be enough; those that fit
+    if big == "records":
+        advice.append(f"the records are what is large: {hints['records']}")
+    if not prog.procedural and prog.sampler is not None:
+        if fits(_variant(prog, procedural=True)):
+            advice.append(f"use {hints['procedural']}")
+        else:
+            short.append("procedural loadings")
+    if not prog.procedural and prog.storage.itemsize > 2:
+        if fits(_variant(prog, storage=jnp.dtype("bfloat16"))):
+            advice.append(f"use {hints['storage']}")
+        else:
+            short.append("bfloat16 storage")
+    if per_device:
+        k = _smallest(lambda k: fits(_variant(prog, devices=k)), prog.devices + 1, 2**16)
+        if k is not None:
+            flag = f" (--devices {k})" if "--devices" in hints["devices"] else ""
+            advice.append(f"shard over {k} devices{flag}")
+        else:
+            short.append("more devices")
+    if big != "records":
+        n = _largest(lambda n: fits(_variant(prog, neurons=n)), 2, prog.n - 1)
+        if n is not None:
+            flag = f": --neurons {n} or fewer" if "--neurons" in hints["neurons"] else ""
+            advice.append(f"use N ≤ {n:,} neurons at p = {prog.p}{flag}")
+    where = " per device" if per_device and prog.devices > 1 else ""
+    detail = ", ".join(f"{k} {v / gib:.1f}" for k, v in parts.items())
+    why = ""
+    if est["state"] > budget:  # why the loadings' remedies are not suggested
+        why = f"the state alone ({est['state'] / gib:.1f} GiB) exceeds the memory; "
+    if not advice:
+        advice = ["free memory or use a machine with more"]
+    if short:
+        why += f"{' and '.join(short)} would not be enough; "
+    return (
+        f"this run needs about {est['total'] / gib:.1f} GiB ({detail} GiB) but "
+        f"{have / gib:.1f} GiB is available{where}; {why}{'; or '.join(advice)}"
+    )
+
+
+def _variant(prog: Program, procedural=False, storage=None, devices=None, neurons=None):
+    """A shallow copy of ``prog`` with a remedy applied, for :func:`memory_parts` only (its
+    sizes: layout, block rows, padded N)."""
+    q = copy.copy(prog)
+    if procedural:
+        q.procedural = q.tiled = True
+    if storage is not None:
+        q.storage = storage
+    if devices is not None:
+        q.devices = devices
+    if neurons is not None:
+        q.n = neurons
+    if q.tiled:
+        per_device = -(-q.n // q.devices)
+        q.block_rows = prog.layout.tile_rows or min(65536, -(-per_device // TILE_ROWS) * TILE_ROWS)
+        unit = q.block_rows * q.devices
+        q.n_pad = -(-q.n // unit) * unit
+    else:
+        q.n_pad = q.n
+    return q
+
+
+def _smallest(ok, lo: int, hi: int) -> int | None:
+    """The smallest k in [lo, hi] with ok(k) (ok monotone: false, then true), or None."""
+    if lo > hi or not ok(hi):
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _largest(ok, lo: int, hi: int) -> int | None:
+    """The largest k in [lo, hi] with ok(k) (ok monotone: true, then false), or None."""
+    if lo > hi or not ok(lo):
+        return None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 # ----------------------------------------------------------------------------- compile cache

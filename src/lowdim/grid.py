@@ -24,6 +24,9 @@ class Grid:
     steps: int
     record_every: int = 1
 
+    def __post_init__(self):
+        self.validate()  # Grid(dt=0, ...) is refused here, not at the first solve
+
     @classmethod
     def of(cls, duration: float, dt: float, record_dt: float | None = None) -> Grid:
         """Grid from a duration and a record interval that are whole multiples of dt."""

@@ -620,12 +620,18 @@ class Network:
             if self.F is None or self.G is None:
                 raise ConfigError("give the loadings F and G (N × p arrays) or a RowSampler")
             fs, gs = jnp.shape(self.F), jnp.shape(self.G)
-            if len(fs) != 2 or fs != gs or fs[0] != n:
+            if len(fs) != 2 or len(gs) != 2:
                 raise ConfigError(
-                    f"F and G must both be (N, p) = ({n}, p) arrays; got {fs} and {gs}"
+                    f"F and G must both be (N, p) = ({n}, p) arrays; got shapes {fs} and {gs}"
                 )
+            for name, s in (("F", fs), ("G", gs)):
+                _rows(s, n, name)
+            if fs != gs:
+                raise ConfigError(f"F and G must have the same shape (N, p); got {fs} and {gs}")
             if fs[1] < 1:
                 raise ConfigError("the rank p must be ≥ 1")
+            _finite(self.F, "F")
+            _finite(self.G, "G")
         if jnp.ndim(self.scale) != 0:
             raise ConfigError(f"scale must be a scalar, got shape {jnp.shape(self.scale)}")
         _finite(self.scale, "scale")
@@ -653,8 +659,10 @@ class Network:
             raise ConfigError("binary neurons need an initial state: give x0 (±1 values)")
         if self.readout is not None:
             s = jnp.shape(self.readout)
-            if len(s) != 2 or s[0] != n:
+            if len(s) != 2:
                 raise ConfigError(f"readout must be an (N, o) = ({n}, o) array; got shape {s}")
+            _rows(s, n, "readout")
+            _finite(self.readout, "readout")
         return self
 
     def _check_input(self, i, inp, p, B):
@@ -681,6 +689,7 @@ class Network:
                         raise ConfigError(
                             f"{what}: Along(C) needs C of shape (p, k) = ({p}, k), got {s}"
                         )
+                _finite(inp.vectors.coef, f"{what}: Along(C): C")
             if isinstance(inp, Noise):
                 if kind == "uniform":
                     raise ConfigError(f"{what}: noise needs vectors (an (N, r) array or Along)")
@@ -714,9 +723,42 @@ def _concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
+def _rows(shape, n, name):
+    """ConfigError unless an (N, ...) array has one row per neuron (N = ``n``)."""
+    if shape[0] != n:
+        raise ConfigError(
+            f"{name} has {shape[0]} rows, neurons = {n}: give {name} one row per neuron"
+        )
+
+
 def _finite(x, name):
-    if _concrete(x) and not bool(np.all(np.isfinite(np.asarray(x)))):
-        raise ConfigError(f"{name} must contain finite numbers only")
+    """ConfigError naming the first NaN or ±inf of a concrete array (tracers are not checked:
+    their values are not known). One reduction on the array's device; the index only when one
+    is bad."""
+    if not _concrete(x):
+        return
+    if isinstance(x, jax.Array):
+        with jax.ensure_compile_time_eval():  # a constant inside jit: computed now
+            ok = bool(jnp.all(jnp.isfinite(x)))
+    else:
+        a = np.asarray(x)
+        if a.dtype.kind not in "biufc":
+            raise ConfigError(f"{name} must be an array of numbers, got dtype {a.dtype}")
+        ok = bool(np.all(np.isfinite(a)))
+    if ok:
+        return
+    a = np.asarray(x)
+    first = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+    value = a[first] if first else a.item()
+    if len(first) == 2:
+        where = f" at row {first[0]}, column {first[1]}"
+    elif len(first) == 1:
+        where = f" at index {first[0]}"
+    else:
+        where = f" at index {first}" if first else ""
+    raise ConfigError(
+        f"{name} has a non-finite value ({float(np.real(value))!r}){where}; give finite numbers"
+    )
 
 
 def _num(v, name, positive=False, nonneg=False):

@@ -33,6 +33,8 @@ LOADINGS = ("stored", "procedural")
 LOADINGS_DTYPES = ("float64", "float32", "bfloat16", "float16")
 _BYTES = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
 POPULATIONS = ("rec", "in", "all")
+#: the default burn-in (s), named in the message when it leaves no time to measure
+BURN_IN = 0.1
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class RunConfig:
     record_population: str = "rec"
     record_dt: float = 1e-3
     record_overlaps: int = 20  #: the first min(record_overlaps, p) overlaps m_μ are recorded
-    burn_in: float = 0.1
+    burn_in: float = BURN_IN
     #: "stored" keeps F, G in memory (O(N p)); "procedural" regenerates them per block of rows
     #: from the seed every step (O(N) memory, RNG-bound): same numbers, see lowdim.procedural
     loadings: str = "stored"
@@ -219,7 +221,24 @@ class RunConfig:
         record intervals, a burn-in that is not a whole number of steps, more recorded neurons
         than the recorded population holds and seeds outside [0, 2³²) are refused with a
         message that names the setting (and its ``lowdim simulate`` flag) and a value to use.
+
+        Every bad setting is reported at once: the message has one line per problem (a check
+        that depends on a bad setting, e.g. the burn-in on a bad dt, is left out).
         """
+        problems, failed = [], set()
+        for name, needs in _CHECKS:
+            if failed & needs:
+                continue
+            try:
+                getattr(self, "_check_" + name)()
+            except ConfigError as e:
+                problems.append(str(e))
+                failed.add(name)
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return self
+
+    def _check_size(self):
         _int(self.neurons, "neurons", lo=2, hint="use at least 2 neurons (--neurons)")
         if self.neurons > MAX_NEURONS:
             raise ConfigError(
@@ -254,6 +273,8 @@ class RunConfig:
                 )
         if self.p > self.neurons:
             raise ConfigError(f"rank p = {self.p} exceeds neurons N = {self.neurons}; use p ≤ N")
+
+    def _check_time(self):
         for name in ("duration", "dt", "tau", "record_dt"):
             _num(getattr(self, name), name, positive=True)
         if self.dt >= self.tau:
@@ -265,6 +286,11 @@ class RunConfig:
                 f"record_dt = {self.record_dt} s must be ≥ dt = {self.dt} s (--record-dt, --dt)"
             )
         spr = self.record_dt / self.dt
+        if not spr < MAX_STEPS:  # inf for extreme values: round() would overflow
+            raise ConfigError(
+                f"record_dt / dt = {spr:.3g} steps per record, but a run has at most 2³¹ − 1 "
+                "steps; use a shorter --record-dt or a larger --dt"
+            )
         k = round(spr)
         if abs(spr - k) > 1e-9 * spr:
             raise ConfigError(
@@ -275,6 +301,11 @@ class RunConfig:
             )
         interval = k * self.dt
         nrec = self.duration / interval
+        if not nrec * k <= MAX_STEPS:  # also inf for extreme values
+            raise ConfigError(
+                f"duration / dt = {nrec * k:.3g} steps, but a run has at most 2³¹ − 1 steps; "
+                "shorten --duration or use a larger --dt"
+            )
         m = round(nrec)
         if m < 1 or abs(nrec - m) > 1e-9 * nrec:
             lo, hi = max(1, math.floor(nrec)), max(1, math.ceil(nrec))
@@ -291,20 +322,31 @@ class RunConfig:
             )
         _num(self.burn_in, "burn_in", nonneg=True, hint="set --burn-in in seconds")
         b = self.burn_in / self.dt
-        if abs(b - round(b)) > 1e-9 * max(1.0, b):
+        if b < MAX_STEPS and abs(b - round(b)) > 1e-9 * max(1.0, b):
             raise ConfigError(
                 f"burn_in = {self.burn_in:g} s is not a whole number of steps of dt = {self.dt:g} "
                 f"s; choose --burn-in {_g(round(b) * self.dt)}"
             )
-        if self.burn_steps >= self.n_steps:
+        if not b < MAX_STEPS or self.burn_steps >= self.n_steps:
+            default = " (the default)" if self.burn_in == BURN_IN else ""
             raise ConfigError(
-                f"burn_in = {self.burn_in:g} s leaves no time to measure in duration = "
-                f"{self.n_steps * self.dt:g} s; shorten --burn-in or lengthen --duration"
+                f"burn_in = {self.burn_in:g} s{default} leaves no time to measure in duration = "
+                f"{self.n_steps * self.dt:g} s; give --burn-in below {self.n_steps * self.dt:g} "
+                "s (e.g. --burn-in 0) or lengthen --duration"
             )
-        _seed(self.seed, "seed")
-        for name in ("input_seed", "spike_seed"):
-            if getattr(self, name) is not None:
-                _seed(getattr(self, name), name)
+
+    def _check_seeds(self):
+        problems = []
+        for name in ("seed", "input_seed", "spike_seed"):
+            if name == "seed" or getattr(self, name) is not None:
+                try:
+                    _seed(getattr(self, name), name)
+                except ConfigError as e:
+                    problems.append(str(e))
+        if problems:
+            raise ConfigError("\n".join(problems))
+
+    def _check_levels(self):
         _num(self.sigma, "sigma", nonneg=True)
         _num(self.membrane_noise, "membrane_noise", nonneg=True)
         _num(self.input_level, "input_level")
@@ -317,6 +359,8 @@ class RunConfig:
             raise ConfigError(
                 f"step_stop must be a number of seconds or inf, got {self.step_stop!r}"
             )
+
+    def _check_fraction(self):
         _num(self.input_fraction, "input_fraction")
         if not 0 < self.input_fraction < 1:
             raise ConfigError(f"input_fraction must be in (0, 1), got {self.input_fraction}")
@@ -324,6 +368,8 @@ class RunConfig:
             raise ConfigError(
                 "input_fraction leaves one population empty; choose a value nearer 0.5"
             )
+
+    def _check_input(self):
         _choice(self.input, INPUTS, "input")
         if self.input == "step":
             if not self.step_stop > self.step_start:
@@ -334,16 +380,17 @@ class RunConfig:
             for name in ("step_start", "step_stop"):  # the step switches on the time grid
                 v = getattr(self, name)
                 k = v / self.dt
-                if math.isfinite(v) and abs(k - round(k)) > 1e-9 * max(1.0, k):
+                if k < MAX_STEPS and abs(k - round(k)) > 1e-9 * max(1.0, k):
                     raise ConfigError(
                         f"{name} = {v:g} s is not a whole number of steps of dt = {self.dt:g} "
                         f"s; choose {name} = {_g(round(k) * self.dt)}"
                     )
+
+    def _check_choices(self):
         _choice(self.noise_time_unit, TIME_UNITS, "noise_time_unit")
         _choice(self.networks, NETWORKS, "networks")
         _choice(self.topology, TOPOLOGIES, "topology")
         _choice(self.dtype, DTYPES, "dtype")
-        _choice(self.record_population, POPULATIONS, "record_population")
         _choice(self.loadings, LOADINGS, "loadings")
         if self.loadings_dtype is not None:
             _choice(self.loadings_dtype, LOADINGS_DTYPES, "loadings_dtype")
@@ -352,6 +399,8 @@ class RunConfig:
                     f"loadings_dtype = {self.loadings_dtype} is more precise than dtype = "
                     f"{self.dtype}; use --dtype {self.loadings_dtype} or a lower --loadings-dtype"
                 )
+
+    def _check_layout(self):
         if self.tile_rows is not None:
             _int(
                 self.tile_rows,
@@ -370,6 +419,9 @@ class RunConfig:
                 f"neurons = {self.neurons} is not divisible by devices = {self.devices}; choose "
                 "--neurons divisible by --devices, or give --tile-rows (the tiled layout pads N)"
             )
+
+    def _check_records(self):
+        _choice(self.record_population, POPULATIONS, "record_population")
         _int(self.record_neurons, "record_neurons", lo=0)
         size = self.record_population_size
         if self.record_neurons > size:
@@ -378,12 +430,24 @@ class RunConfig:
                 f"'{self.record_population}' population (N = {self.neurons}, input_fraction = "
                 f"{self.input_fraction:g}); use --record-neurons {size} or fewer"
             )
+
+    def _check_overlaps(self):
         _int(self.record_overlaps, "record_overlaps", lo=0)
+
+    def _check_transfer(self):
         _choice(self.transfer, TRANSFERS, "transfer")
         if not isinstance(self.transfer_params, Mapping) or not all(
             isinstance(k, str) for k in self.transfer_params
         ):
             raise ConfigError("transfer_params must be a table of numbers, e.g. {b = 2.0}")
+        phi = self.phi()  # raises ConfigError on unknown names/params
+        if phi.max * self.dt > 1.0:
+            raise ConfigError(
+                f"max φ · dt = {phi.max * self.dt:g} > 1: at most one expected spike per step is "
+                f"supported; reduce dt (--dt {_g(1.0 / phi.max)} or less)"
+            )
+
+    def _check_fingerprint(self):
         fp = self.loadings_fingerprint
         if not isinstance(fp, str) or (fp != "paper" and not _is_sha256(fp)):
             raise ConfigError(
@@ -395,13 +459,24 @@ class RunConfig:
                 "procedural loadings regenerate the paper's connectivity from the seed, but this "
                 "config was run with custom loadings (loadings_fingerprint); use --loadings stored"
             )
-        phi = self.phi()  # raises ConfigError on unknown names/params
-        if phi.max * self.dt > 1.0:
-            raise ConfigError(
-                f"max φ · dt = {phi.max * self.dt:g} > 1: at most one expected spike per step is "
-                f"supported; reduce dt (--dt {_g(1.0 / phi.max)} or less)"
-            )
-        return self
+
+
+#: the groups of checks of :meth:`RunConfig.validated`, each with the groups it depends on
+#: (skipped when one of them failed, so that one bad setting gives one message)
+_CHECKS = (
+    ("size", set()),
+    ("time", set()),
+    ("seeds", set()),
+    ("levels", set()),
+    ("fraction", {"size"}),
+    ("input", {"time"}),
+    ("choices", set()),
+    ("layout", {"size"}),
+    ("records", {"size", "fraction"}),
+    ("overlaps", set()),
+    ("transfer", {"time"}),
+    ("fingerprint", {"choices"}),
+)
 
 
 #: at most this many neurons (indices are 32-bit) and steps per run (the step index is int32)

@@ -40,16 +40,27 @@ def check_devices(devices, flag: str = "--devices") -> None:
 
 def config_from(cfg, flag: str = "devices"):
     """A validated RunConfig from a RunConfig or a dict of settings (devices checked first)."""
-    if isinstance(cfg, Mapping):
-        check_devices(cfg.get("devices"), flag)
-        return RunConfig.from_dict(cfg)
-    if isinstance(cfg, RunConfig):
-        check_devices(cfg.devices, flag)
-        return cfg.validated()
+    if isinstance(cfg, Mapping | RunConfig):
+        devices = cfg.get("devices") if isinstance(cfg, Mapping) else cfg.devices
+        try:
+            check_devices(devices, flag)
+        except ConfigError as e:  # the other settings are checked with one device
+            try:
+                _validated(cfg, devices=1)
+            except ConfigError as more:
+                raise ConfigError(f"{e}\n{more}") from None
+            raise
+        return _validated(cfg)
     raise ConfigError(
         f"simulate needs a lowdim.RunConfig (or the dict config_of returns), got "
         f"{type(cfg).__name__}"
     )
+
+
+def _validated(cfg, **changes):
+    if isinstance(cfg, Mapping):
+        return RunConfig.from_dict({**cfg, **changes})
+    return cfg.replace(**changes) if changes else cfg.validated()
 
 
 def paper_inputs(cfg, connectivity=None, record_indices=None, method="dense"):
