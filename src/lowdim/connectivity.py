@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .checks import finite
 from .errors import ConfigError
 from .nonlinearity import Transfer
 from .procedural import loadings_key, paper_loadings
@@ -128,10 +129,8 @@ def _from_arrays(F, G, scale, dtype):
         )
     if not math.isfinite(scale):
         raise ConfigError(f"scale must be finite, got {scale}")
-    from .network import _finite
-
-    _finite(F, "F")  # names the first NaN or inf
-    _finite(G, "G")
+    finite(F, "F")  # names the first NaN or inf
+    finite(G, "G")
     return LowRank(F=F, G=G, scale=float(scale), gamma=_self_couplings(F, G, scale))
 
 
