@@ -466,3 +466,106 @@ def test_capacity_probe_other_dynamics(schedule, beta):
     assert high["final"].mean() < 0.7
     if schedule == "async":
         assert low["converged"].all()
+
+
+_TINY = """
+[run]
+retrieval_n = 400
+retrieval_cues = 2
+corr_n = 300
+correlations = [0.0, 0.3]
+corr_cues = 2
+map_n = 400
+map_betas = [1.5]
+map_low_m0 = [0.5]
+map_loads = [0.1]
+map_m0 = [0.5]
+bif_n = 300
+bif_betas = [2.0]
+bif_steps = 10
+bif_average = 5
+cap_n = [300, 600]
+cap_networks = {"300" = 1, "600" = 1}
+cap_loads = {"300" = [0.05, 0.3], "600" = [0.05, 0.3]}
+cap_trials = 4
+cap_max_steps = 20
+"""
+
+
+def _numbers(summary):
+    return {k: v for k, v in summary.items() if k not in ("timings_seconds", "wall_seconds")}
+
+
+def test_lecture_settings_from_options_and_file_rerun_from_saved_settings(tmp_path, capsys):
+    """`lowdim lecture hopfield --config FILE --dynamics async --criterion overlap`: the options
+    reach the run, settings.toml and summary.json record them, and the saved settings.toml
+    reruns the run with the same summary numbers."""
+    import json
+
+    from lowdim.cli import main
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(_TINY)
+    a, b = tmp_path / "a", tmp_path / "b"
+    args = ["lecture", "hopfield", "--config", str(cfg), "--scale", "test", "--out", str(a)]
+    args += ["--dynamics", "async", "--criterion", "overlap", "--level", "0.8"]
+    args += ["--glauber-beta", "3", "--seed", "2"]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "phase 5/5: capacity (asynchronous sign sweeps" in err
+    s1 = json.loads((a / "summary.json").read_text())
+    st = s1["settings"]
+    assert st["seed"] == 2 and st["scale"] == "test"
+    assert st["run"]["dynamics"] == "async" and st["run"]["glauber_beta"] == 3.0
+    assert st["run"]["retrieval_n"] == 400 and s1["retrieval_neurons"] == 400
+    assert s1["capacity_dynamics"] == "async" and s1["capacity_criterion"] == "overlap"
+    assert "settings.toml" in s1["files"]
+    assert 0.05 < s1["critical_load_largest_n"] < 0.3  # the crossing lies between the loads
+    with pytest.raises(SystemExit) as e:
+        main(["lecture", "hopfield", "--config", str(a / "settings.toml"), "--out", str(b)])
+    assert e.value.code == 0
+    s2 = json.loads((b / "summary.json").read_text())
+    assert _numbers(s2) == _numbers(s1)
+    assert (b / "settings.toml").read_text() == (a / "settings.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dynamics", "glauberish"], "unknown capacity dynamics 'glauberish'; choose one of"),
+        (["--criterion", "median"], "unknown capacity criterion 'median'"),
+        (["--glauber-beta", "x"], "setting glauber_beta must be a number"),
+        (["--cap-n", "700"], "cap_n lists N = 700 but cap_networks has no entry"),
+        (["--retrieval-size", "5"], "has no option --retrieval-size"),
+    ],
+)
+def test_lecture_settings_bad_values(args, message, tmp_path, capsys):
+    from lowdim.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["lecture", "hopfield", "--scale", "test", "--out", str(tmp_path / "x"), *args])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_lecture_settings_file_errors(tmp_path):
+    from lowdim.errors import ConfigError
+    from lowdim.experiments import hopfield as demo
+    from lowdim.experiments import settings as st
+
+    with pytest.raises(ConfigError, match="unknown setting retrieval_nn .*valid: .*retrieval_n"):
+        st.resolve(demo, "hopfield", "test", 0, {"run": {"retrieval_nn": 3}})
+    with pytest.raises(ConfigError, match="for lecture 'ring', not 'hopfield'"):
+        st.resolve(demo, "hopfield", None, None, {"lecture": "ring"})
+    with pytest.raises(ConfigError, match="unknown scale 'huge'.*'large'"):
+        st.resolve(demo, "hopfield", "huge")
+    s = st.resolve(demo, "hopfield", "test", 3, {"retrieval_n": 500, "scale": "small"})
+    assert s["scale"] == "test" and s["seed"] == 3 and s["run"]["retrieval_n"] == 500
+    # the TOML written reads back to the same settings, floats exactly
+    s["run"]["flip"] = 0.1 + 0.2
+    back = st.resolve(demo, "hopfield", None, None, __import__("tomllib").loads(st.to_toml(s)))
+    assert back == s
