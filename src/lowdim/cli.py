@@ -351,7 +351,19 @@ def info():
         console.print(f"  device {d.id}: {d.platform} {getattr(d, 'device_kind', '')}")
 
 
-@app.command()
+def _reproduce_times() -> str:
+    """The epilog of `lowdim reproduce --help`: the run time of each figure's scales."""
+    from .experiments.times import RUN_TIMES
+
+    lines = ["\b", "Run times on 2 CPU cores:"]
+    for fig in ("fig1", "fig2"):
+        for scale, t in RUN_TIMES.get(fig, {}).items():
+            if scale != "test":
+                lines.append(f"  {fig} --scale {scale}: {t}")
+    return "\n".join(lines)
+
+
+@app.command(epilog=_reproduce_times())
 def reproduce(
     figure: str = typer.Argument(..., help="which figure: fig1 | fig2"),
     scale: str = typer.Option("small", help="small | medium | paper (see each figure's docs)"),

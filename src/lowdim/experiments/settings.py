@@ -207,7 +207,7 @@ def resolve(
     scale = scale if scale is not None else raw.get("scale", "small")
     if scale not in module.SCALES:
         raise ConfigError(
-            f"unknown scale {scale!r} for the {lecture} lecture; choose one of {sorted(module.SCALES)}"
+            f"unknown scale {scale!r} for the {lecture} demo; choose one of {sorted(module.SCALES)}"
         )
     seed = seed if seed is not None else raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

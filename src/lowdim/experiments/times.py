@@ -18,22 +18,22 @@ RUN_TIMES: dict[str, dict[str, str]] = {
         "paper": "not measured on 2 cores (a GPU or cluster job; the report estimates its cost)",
     },
     "hopfield": {
-        "small": "71 s idle (233 s and 311 s shared)",
+        "small": "71 s idle (233 s, 311 s and 371 s shared)",
         "large": "21 min (18 of them for the capacity runs at N = 3·10⁴ and 10⁵)",
-        "test": "seconds",
+        "test": "152 s shared",
     },
     "ring": {
-        "small": "about 1 min of CPU",
+        "small": "89 s shared",
         "large": "not measured on 2 cores (N up to 10⁶)",
         "test": "seconds",
     },
     "latent": {
-        "small": "not measured",
+        "small": "302 s shared",
         "large": "not measured on 2 cores (N up to 10⁶, 6 seeds)",
         "test": "seconds",
     },
     "field-limit": {
-        "small": "not measured",
+        "small": "183 s shared",
         "large": "not measured on 2 cores (N up to 10⁶, 0.5 s)",
         "test": "seconds",
     },
