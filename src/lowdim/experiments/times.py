@@ -8,7 +8,7 @@ and on the docs pages. Each entry says what was measured and how ("idle": the tw
 #: name → scale → the measured time (with the conditions)
 RUN_TIMES: dict[str, dict[str, str]] = {
     "fig1": {
-        "small": "a few minutes",
+        "small": "604 s shared (a few minutes idle)",
         "paper": "not measured on 2 cores (N up to 10⁶; meant for a GPU)",
         "test": "seconds",
     },
