@@ -557,7 +557,9 @@ def test_lecture_settings_file_errors(tmp_path):
     from lowdim.experiments import hopfield as demo
     from lowdim.experiments import settings as st
 
-    with pytest.raises(ConfigError, match="unknown setting retrieval_nn .*valid: .*retrieval_n"):
+    with pytest.raises(
+        ConfigError, match=r"unknown setting \[run\] retrieval_nn .*valid: .*retrieval_n"
+    ):
         st.resolve(demo, "hopfield", "test", 0, {"run": {"retrieval_nn": 3}})
     with pytest.raises(ConfigError, match="for lecture 'ring', not 'hopfield'"):
         st.resolve(demo, "hopfield", None, None, {"lecture": "ring"})

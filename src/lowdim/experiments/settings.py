@@ -222,7 +222,7 @@ def resolve(
             for kk, vv in v.items():
                 if kk not in known or known[kk][0] != k:
                     raise ConfigError(
-                        f"unknown setting [{k}] {kk} for the {lecture} lecture; valid: {valid}"
+                        f"unknown setting [{k}] {kk} for the {lecture} lecture; valid: {valid}."
                         + _hint(kk, known)
                     )
                 given[kk] = vv
@@ -230,12 +230,12 @@ def resolve(
             given[k] = v
         else:
             raise ConfigError(
-                f"unknown setting {k} for the {lecture} lecture; valid: {valid}" + _hint(k, known)
+                f"unknown setting {k} for the {lecture} lecture; valid: {valid}." + _hint(k, known)
             )
     for k, v in (overrides or {}).items():
         if k not in known:
             raise ConfigError(
-                f"unknown setting {k} for the {lecture} lecture; valid: {valid}" + _hint(k, known)
+                f"unknown setting {k} for the {lecture} lecture; valid: {valid}." + _hint(k, known)
             )
         given[k] = v
     out = {"lecture": lecture, "scale": scale, "seed": seed, "model": {}, "run": {}}
