@@ -533,7 +533,7 @@ def lecture(
     have = experiments.available(experiments.LECTURES)
     if name is None:
         console.print(ctx.get_help(), highlight=False, markup=False)
-        console.print(_lecture_times_table(have), highlight=False, markup=False)
+        console.print(_lecture_times_table(have), highlight=False, markup=False, soft_wrap=True)
         if show_help:
             return
         raise ConfigError("which system? `lowdim lecture NAME` with NAME one of " + ", ".join(have))
@@ -687,10 +687,9 @@ def _lecture_help(name: str, module) -> str:
             for k in ks:
                 t = _option_type(hints.get(k, str)).__name__
                 d = params[k].default
-                L.append(
-                    f"  --{k.replace('_', '-')} {t.upper():<10} default: "
-                    + ("the scale's" if d is None else repr(d))
-                )
+                flag = f"--{k.replace('_', '-')} {t.upper()}"
+                shown = "the scale's" if d is None else repr(d)
+                L.append(f"  {flag:<24} default: {shown}")
     L += ["", "Examples:", f"  lowdim lecture {name}", f"  lowdim lecture {name} --scale test"]
     if "config" in params:
         L.append(
