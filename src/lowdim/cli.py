@@ -605,6 +605,15 @@ def _lecture_options(args: list[str], module, name: str) -> dict:
         else:
             rest.append(a)
         i += 1
+    own = {f"--{k.replace('_', '-')}" for k in inspect.signature(run).parameters}
+    for a in rest:
+        flag = a.partition("=")[0]
+        if flag.startswith("--") and flag not in own:
+            hint = _did_you_mean(flag, sorted(flags))
+            raise ConfigError(
+                f"lecture {name} has no option {flag}; `lowdim lecture {name} --help` lists "
+                f"its options.{hint}"
+            )
     kwargs = _extra_options(rest, _without(run, {"config", "settings"}), f"lecture {name}")
     if values:
         kwargs["settings"] = values
