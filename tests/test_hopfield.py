@@ -496,6 +496,7 @@ def _numbers(summary):
     return {k: v for k, v in summary.items() if k not in ("timings_seconds", "wall_seconds")}
 
 
+@pytest.mark.slow
 def test_lecture_settings_from_options_and_file_rerun_from_saved_settings(tmp_path, capsys):
     """`lowdim lecture hopfield --config FILE --dynamics async --criterion overlap`: the options
     reach the run, settings.toml and summary.json record them, and the saved settings.toml
