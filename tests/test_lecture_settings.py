@@ -200,3 +200,14 @@ def test_rerun_from_saved_settings_gives_the_same_numbers(name, tmp_path, capsys
         "x", extra[name][1], s1["settings"]["model"][extra[name][0][2:]]
     )
     assert _numbers(s1) == _numbers(s2)
+
+
+def test_report_shows_the_settings(tmp_path):
+    from lowdim.experiments import hopfield as demo
+    from lowdim.report import render_report
+
+    s = st.resolve(demo, "hopfield", "test", 0, overrides={"glauber_beta": 2.5})
+    (tmp_path / "summary.json").write_text(json.dumps({"settings": st.jsonable(s)}))
+    html = render_report(tmp_path).read_text()
+    conf = html[html.index('id="configuration"') :]
+    assert "run.glauber_beta" in conf and "2.5" in conf and "No configuration" not in conf
