@@ -315,7 +315,7 @@ def test_bad_input_messages():
         H.final_overlaps(100, 0.05, trials=8)
     from lowdim.experiments import hopfield as demo
 
-    with pytest.raises(lowdim.ConfigError, match="--scale small or --scale large"):
+    with pytest.raises(lowdim.ConfigError, match="unknown scale .huge.*choose one of.*small"):
         demo.run(scale="huge", out="/nonexistent/never-written")
 
 
