@@ -315,7 +315,7 @@ def test_bad_input_messages():
         H.final_overlaps(100, 0.05, trials=8)
     from lowdim.experiments import hopfield as demo
 
-    with pytest.raises(lowdim.ConfigError, match="--scale small or --scale large"):
+    with pytest.raises(lowdim.ConfigError, match="unknown scale .huge.*choose one of.*small"):
         demo.run(scale="huge", out="/nonexistent/never-written")
 
 
@@ -350,3 +350,225 @@ def test_lecture_hopfield_test_scale(tmp_path):
     js = json.loads((tmp_path / "h" / "summary.json").read_text())
     assert js["retrieval_overlap"] > 0.95
     assert 0.1 < js["critical_load_estimate"] < 0.25
+
+
+# ----------------------------------------------------------------------------- conventions
+def _sgn(h, s, zero):
+    """The reference sign: sgn 0 keeps the state ("keep") or gives +1 ("plus")."""
+    return np.where(h > 0, 1.0, np.where(h < 0, -1.0, s if zero == "keep" else 1.0))
+
+
+@pytest.mark.parametrize("zero", ["keep", "plus"])
+def test_sign_of_a_zero_field_sync_dense_method(zero):
+    """N = 64, P = 6, four random initial states: N·h_i = Σ_μ p_i^μ Σ_{j≠i} p_j^μ S_j sums
+    P = 6 odd integers (≡ 0 mod 4 for N = 64, P ≡ 2 mod 4), so fields exactly 0 occur; every
+    value is a multiple of 1/64 (exact in float32), so the engine must give exactly the states
+    of the dense float64 reference with either convention."""
+    n, p, steps = 64, 6, 6
+    pat = H.random_patterns(n, p, seed=11)
+    cue = np.random.default_rng(12).choice(np.float32([-1, 1]), (4, n))
+    W = _dense(pat)
+    net = H.hopfield_network(pat, cue, "sync", zero=zero)
+    out = solve(net, Grid(1.0, steps), jax.random.PRNGKey(0), {"S": pr.Potentials()})
+    S, zeros = cue.astype(np.float64), 0
+    for k in range(steps):
+        h = S @ W
+        zeros += int(np.sum(h == 0))
+        S = _sgn(h, S, zero)
+        got = np.asarray(out["S"])[:, k]
+        np.testing.assert_array_equal(got, S, err_msg=f"{zero}, step {k}")
+    assert zeros > 0  # the convention was exercised
+    r = H.retrieve(pat, cue, steps, "sync", states=True, zero=zero)
+    np.testing.assert_array_equal(r["S"], np.asarray(out["S"]))
+
+
+def test_sign_conventions_differ_where_a_field_is_zero():
+    n, p = 64, 6
+    pat = H.random_patterns(n, p, seed=11)
+    cue = np.random.default_rng(12).choice(np.float32([-1, 1]), (4, n))
+    a = H.retrieve(pat, cue, 3, "sync", states=True, zero="keep")["S"]
+    b = H.retrieve(pat, cue, 3, "sync", states=True, zero="plus")["S"]
+    assert np.any(a != b)
+    with pytest.raises(lowdim.ConfigError, match="'keep'.*'plus'"):
+        lowdim.Binary(zero="minus")
+
+
+@pytest.mark.parametrize("zero", ["keep", "plus"])
+def test_sign_of_a_zero_field_async_event_method(zero):
+    """Asynchronous sweeps (event method) in the engine's order, with exact zero fields."""
+    n, p, sweeps = 64, 6, 3
+    pat = H.random_patterns(n, p, seed=13)
+    cue = np.random.default_rng(14).choice(np.float32([-1, 1]), n)
+    W = _dense(pat)
+    key = jax.random.PRNGKey(5)
+    net = H.hopfield_network(pat, cue, "async", zero=zero)
+    out = solve(net, Grid(1.0, sweeps), key, {"S": pr.Potentials()})
+    S, zeros = cue.astype(np.float64), 0
+    for k in range(sweeps):
+        k1, _ = jax.random.split(_fold(key, 3, k))
+        order = np.asarray(jax.random.permutation(k1, jnp.arange(n, dtype=jnp.int32)))
+        for i in order:
+            h = W[i] @ S
+            zeros += int(h == 0)
+            S[i] = _sgn(h, S[i], zero)
+        np.testing.assert_array_equal(np.asarray(out["S"][k]), S, err_msg=f"{zero}, sweep {k}")
+    assert zeros > 0
+
+
+def test_async_runs_stop_at_the_first_sweep_without_a_flip():
+    """stop_when_stable: the sweep count is the first sweep of an uninterrupted run whose state
+    equals the state before it; the run stops there (its last state is a fixed point: every
+    neuron's field agrees with its sign), overlaps and states are those of the full run."""
+    n, p = 400, 20
+    pat = H.random_patterns(n, p, seed=21)
+    cues = np.stack([H.corrupt(pat[:, j], 0.3, seed=22 + j) for j in range(3)])
+    full = H.retrieve(pat, cues, 30, "async", states=True, seed=3)
+    prev = np.concatenate([cues[:, None], full["S"][:, :-1]], axis=1)
+    still = np.all(full["S"] == prev, axis=-1)
+    first = np.argmax(still, axis=1) + 1
+    assert still.any(axis=1).all() and first.max() < 30
+    r = H.retrieve(pat, cues, 30, "async", states=True, seed=3, stop_when_stable=True, chunk=30)
+    np.testing.assert_array_equal(r["sweeps"], first)
+    # chunks of 2 sweeps: stops after the chunk holding the last trial's first still sweep
+    r2 = H.retrieve(pat, cues, 30, "async", states=True, seed=3, stop_when_stable=True, chunk=2)
+    assert r2["steps"] == 2 * math.ceil(first.max() / 2) < 30
+    assert r2["m"].shape[1] == r2["steps"] + 1
+    np.testing.assert_array_equal(r2["sweeps"][first <= 2], first[first <= 2])
+    W = _dense(pat)
+    for b in range(3):
+        S = r2["S"][b, -1].astype(np.float64)
+        h = W @ S
+        assert np.all((h * S > 0) | (h == 0)), b  # a fixed point of single-neuron updates
+    with pytest.raises(lowdim.ConfigError, match="asynchronous sign"):
+        H.retrieve(pat, cues, 5, "sync", stop_when_stable=True)
+
+
+def test_fields_in_float64_when_asked():
+    n, p = 200, 10
+    pat = H.random_patterns(n, p, seed=31)
+    cue = H.corrupt(pat[:, 0], 0.2, seed=32)
+    with lowdim.float64():
+        r = H.retrieve(pat, cue, 3, "sync", states=True, dtype="float64")
+    W = _dense(pat)
+    S = cue.astype(np.float64)
+    for k in range(3):
+        S = _sgn(W @ S, S, "keep")
+        np.testing.assert_array_equal(r["S"][k], S)
+
+
+@pytest.mark.parametrize("schedule, beta", [("async", math.inf), ("sync", 8.0)])
+def test_capacity_probe_other_dynamics(schedule, beta):
+    """Asynchronous sign sweeps and synchronous Glauber (β = 8) also retrieve every stored
+    pattern far below α_c and lose them far above it."""
+    low = H.final_overlaps(1000, 0.05, trials=8, seed=1, schedule=schedule, beta=beta, max_steps=20)
+    high = H.final_overlaps(1000, 0.3, trials=8, seed=1, schedule=schedule, beta=beta, max_steps=20)
+    assert low["retrieved"].all()
+    assert high["final"].mean() < 0.7
+    if schedule == "async":
+        assert low["converged"].all()
+
+
+_TINY = """
+[run]
+retrieval_n = 400
+retrieval_cues = 2
+corr_n = 300
+correlations = [0.0, 0.3]
+corr_cues = 2
+map_n = 400
+map_betas = [1.5]
+map_low_m0 = [0.5]
+map_loads = [0.1]
+map_m0 = [0.5]
+bif_n = 300
+bif_betas = [2.0]
+bif_steps = 10
+bif_average = 5
+cap_n = [300, 600]
+cap_networks = {"300" = 1, "600" = 1}
+cap_loads = {"300" = [0.05, 0.3], "600" = [0.05, 0.3]}
+cap_trials = 4
+cap_max_steps = 20
+"""
+
+
+def _numbers(summary):
+    return {k: v for k, v in summary.items() if k not in ("timings_seconds", "wall_seconds")}
+
+
+@pytest.mark.slow
+def test_lecture_settings_from_options_and_file_rerun_from_saved_settings(tmp_path, capsys):
+    """`lowdim lecture hopfield --config FILE --dynamics async --criterion overlap`: the options
+    reach the run, settings.toml and summary.json record them, and the saved settings.toml
+    reruns the run with the same summary numbers."""
+    import json
+
+    from lowdim.cli import main
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(_TINY)
+    a, b = tmp_path / "a", tmp_path / "b"
+    args = ["lecture", "hopfield", "--config", str(cfg), "--scale", "test", "--out", str(a)]
+    args += ["--dynamics", "async", "--criterion", "overlap", "--level", "0.8"]
+    args += ["--glauber-beta", "3", "--seed", "2"]
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "phase 5/5: capacity (asynchronous sign sweeps" in err
+    s1 = json.loads((a / "summary.json").read_text())
+    st = s1["settings"]
+    assert st["seed"] == 2 and st["scale"] == "test"
+    assert st["run"]["dynamics"] == "async" and st["run"]["glauber_beta"] == 3.0
+    assert st["run"]["retrieval_n"] == 400 and s1["retrieval_neurons"] == 400
+    assert s1["capacity_dynamics"] == "async" and s1["capacity_criterion"] == "overlap"
+    assert "settings.toml" in s1["files"]
+    assert 0.05 < s1["critical_load_largest_n"] < 0.3  # the crossing lies between the loads
+    with pytest.raises(SystemExit) as e:
+        main(["lecture", "hopfield", "--config", str(a / "settings.toml"), "--out", str(b)])
+    assert e.value.code == 0
+    s2 = json.loads((b / "summary.json").read_text())
+    assert _numbers(s2) == _numbers(s1)
+    assert (b / "settings.toml").read_text() == (a / "settings.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dynamics", "glauberish"], "unknown capacity dynamics 'glauberish'; choose one of"),
+        (["--criterion", "median"], "unknown capacity criterion 'median'"),
+        (["--glauber-beta", "x"], "setting glauber_beta must be a number"),
+        (["--cap-n", "700"], "cap_n lists N = 700 but cap_networks has no entry"),
+        (["--retrieval-size", "5"], "has no option --retrieval-size"),
+    ],
+)
+def test_lecture_settings_bad_values(args, message, tmp_path, capsys):
+    from lowdim.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["lecture", "hopfield", "--scale", "test", "--out", str(tmp_path / "x"), *args])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_lecture_settings_file_errors(tmp_path):
+    from lowdim.errors import ConfigError
+    from lowdim.experiments import hopfield as demo
+    from lowdim.experiments import settings as st
+
+    with pytest.raises(
+        ConfigError, match=r"unknown setting \[run\] retrieval_nn .*valid: .*retrieval_n"
+    ):
+        st.resolve(demo, "hopfield", "test", 0, {"run": {"retrieval_nn": 3}})
+    with pytest.raises(ConfigError, match="for lecture 'ring', not 'hopfield'"):
+        st.resolve(demo, "hopfield", None, None, {"lecture": "ring"})
+    with pytest.raises(ConfigError, match="unknown scale 'huge'.*'large'"):
+        st.resolve(demo, "hopfield", "huge")
+    s = st.resolve(demo, "hopfield", "test", 3, {"retrieval_n": 500, "scale": "small"})
+    assert s["scale"] == "test" and s["seed"] == 3 and s["run"]["retrieval_n"] == 500
+    # the TOML written reads back to the same settings, floats exactly
+    s["run"]["flip"] = 0.1 + 0.2
+    back = st.resolve(demo, "hopfield", None, None, __import__("tomllib").loads(st.to_toml(s)))
+    assert back == s

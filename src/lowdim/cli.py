@@ -399,7 +399,19 @@ def info():
         console.print(f"  device {d.id}: {d.platform} {getattr(d, 'device_kind', '')}")
 
 
-@app.command()
+def _reproduce_times() -> str:
+    """The epilog of `lowdim reproduce --help`: the run time of each figure's scales."""
+    from .experiments.times import RUN_TIMES
+
+    lines = ["\b", "Run times on 2 CPU cores:"]
+    for fig in ("fig1", "fig2"):
+        for scale, t in RUN_TIMES.get(fig, {}).items():
+            if scale != "test":
+                lines.append(f"  {fig} --scale {scale}: {t}")
+    return "\n".join(lines)
+
+
+@app.command(epilog=_reproduce_times())
 def reproduce(
     figure: str = typer.Argument(..., help="which figure: fig1 | fig2"),
     scale: str = typer.Option("small", help="small | medium | paper (see each figure's docs)"),
@@ -510,28 +522,54 @@ def _extra_options(args: list[str], run, what: str) -> dict:
     return kwargs
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    }
+)
 def lecture(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="which system: see `lowdim lecture list`"),
-    scale: str = typer.Option("small", help="small | large (see each demo's docs)"),
+    name: str = typer.Argument(None, help="which system: see `lowdim lecture list`"),
+    scale: str = typer.Option(
+        None, help="small | large | test (default small, or the --config file's)"
+    ),
     out: Path = typer.Option(None, help="output folder (default lowdim-out/lecture-NAME)"),
-    seed: int = typer.Option(0, help="random seed"),
+    seed: int = typer.Option(None, help="random seed (default 0, or the --config file's)"),
+    config: Path = typer.Option(
+        None, help="settings from a TOML file (e.g. a run's OUT/settings.toml: reruns it)"
+    ),
     overwrite: bool = typer.Option(False, help="replace the results already in --out"),
+    show_help: bool = typer.Option(
+        False, "--help", help="show this message; `lowdim lecture NAME --help`: NAME's options"
+    ),
 ):
     """Run a system of the lecture (Hopfield memory, ring attractor, latent κ, field limit,
-    manifolds, context-dependent decisions): figures, data, report.md, summary.json.
+    manifolds, context-dependent decisions): figures, data, report.md, summary.json and
+    settings.toml (every setting of the run; `--config OUT/settings.toml` reruns it).
 
-    Options of a demo are passed on, e.g. `lowdim lecture context-dm --train-steps 200`.
-    `lowdim lecture list` lists the systems of this installation.
+    Each system has its own options (its model and its scale's settings, e.g. `--glauber-beta 3`
+    for hopfield, `--kernel cosine` for ring, `--train-steps 200` for context-dm), listed with
+    the run time of each scale by `lowdim lecture NAME --help`; the same keys can be given in
+    a TOML file (--config). `lowdim lecture list` lists the systems of this installation.
 
     \b
     Examples:
       lowdim lecture list
       lowdim lecture hopfield
+      lowdim lecture hopfield --help
+      lowdim lecture hopfield --dynamics async --criterion overlap --level 0.9
       lowdim lecture ring --scale large --out runs/ring
+      lowdim lecture ring --config runs/ring/settings.toml --out runs/ring-again
     """
     have = experiments.available(experiments.LECTURES)
+    if name is None:
+        console.print(ctx.get_help(), highlight=False, markup=False)
+        console.print(_lecture_times_table(have), highlight=False, markup=False, soft_wrap=True)
+        if show_help:
+            return
+        raise ConfigError("which system? `lowdim lecture NAME` with NAME one of " + ", ".join(have))
     name = experiments.LECTURE_ALIASES.get(name, name)
     if name == "list":
         for n in have:
@@ -544,15 +582,170 @@ def lecture(
         )
     if name not in have:
         raise ConfigError(f"lecture system {name!r} is not available in this installation")
-    run = experiments.get(name, experiments.LECTURES).run
-    kwargs = _extra_options(list(ctx.args), run, f"lecture {name}")
+    module = experiments.get(name, experiments.LECTURES)
+    if show_help:
+        console.print(_lecture_help(name, module), highlight=False, markup=False, soft_wrap=True)
+        return
+    run = module.run
+    kwargs = _lecture_options(list(ctx.args), module, name)
+    settings = kwargs.pop("settings", None)
+    import inspect
+
+    takes = inspect.signature(run).parameters
+    if "config" in takes:
+        kwargs["config"] = config
+        kwargs["settings"] = settings or {}
+        kwargs["seed"] = seed
+    else:
+        if config is not None:
+            raise ConfigError(f"lecture {name} takes no --config file; give its options instead")
+        kwargs["seed"] = 0 if seed is None else seed
     out = out or Path("lowdim-out") / f"lecture-{name}"
     t0 = time.perf_counter()
     with _staged(out, overwrite) as tmp:  # the output folder rule (lowdim.io)
-        summary = run(scale=scale, out=tmp, progress=True, seed=seed, **kwargs)
+        if "config" not in takes:
+            scale = scale or "small"
+        summary = run(scale=scale, out=tmp, progress=True, **kwargs)
     console.print_json(json.dumps(summary, default=str))
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     _html_report(out, t0)
+
+
+def _lecture_options(args: list[str], module, name: str) -> dict:
+    """The options after ``lowdim lecture NAME``: those of its ``run`` (e.g. --train-steps)
+    and its settings (keys of SCALES / PARAMS, returned under "settings")."""
+    import inspect
+
+    run = module.run
+    if "config" not in inspect.signature(run).parameters:
+        return _extra_options(args, run, f"lecture {name}")
+    from .experiments import settings as st
+
+    known = st.keys(module)
+    flags = {f"--{k.replace('_', '-')}": k for k in known}
+    values, rest, i = {}, [], 0
+    while i < len(args):
+        a = args[i]
+        flag, eq, value = a.partition("=")
+        if flag in flags:
+            key = flags[flag]
+            if not eq:
+                if i + 1 >= len(args):
+                    raise ConfigError(f"{flag} needs a value")
+                value = args[i + 1]
+                i += 1
+            values[key] = st.parse_value(key, value, known[key][1])
+        else:
+            rest.append(a)
+        i += 1
+    own = {f"--{k.replace('_', '-')}" for k in inspect.signature(run).parameters}
+    for a in rest:
+        flag = a.partition("=")[0]
+        if flag.startswith("--") and flag not in own:
+            hint = _did_you_mean(flag, sorted(flags))
+            raise ConfigError(
+                f"lecture {name} has no option {flag}; `lowdim lecture {name} --help` lists "
+                f"its options.{hint}"
+            )
+    kwargs = _extra_options(rest, _without(run, {"config", "settings"}), f"lecture {name}")
+    if values:
+        kwargs["settings"] = values
+    return kwargs
+
+
+def _without(run, names):
+    """``run`` with a signature that leaves out ``names`` (for the options check)."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(run)
+
+    @functools.wraps(run)
+    def f(*a, **k):  # pragma: no cover - never called
+        return run(*a, **k)
+
+    f.__signature__ = sig.replace(
+        parameters=[p for n, p in sig.parameters.items() if n not in names]
+    )
+    return f
+
+
+def _lecture_times_table(have) -> str:
+    from .experiments.times import RUN_TIMES
+
+    lines = ["Run times on 2 CPU cores (per scale):"]
+    for n in have:
+        t = RUN_TIMES.get(n, {})
+        lines.append(f"  {n}: " + "; ".join(f"{s} {v}" for s, v in t.items()))
+    return "\n".join(lines)
+
+
+def _lecture_help(name: str, module) -> str:
+    """`lowdim lecture NAME --help`: what NAME does, its scales with run times, its options."""
+    import inspect
+    import typing
+
+    from .experiments.times import RUN_TIMES
+
+    doc = (module.__doc__ or "").strip().split("\n\n")[0]
+    L = [f"Usage: lowdim lecture {name} [OPTIONS]", "", doc, ""]
+    L.append("Scales (--scale) and run times on 2 CPU cores:")
+    times = RUN_TIMES.get(name, {})
+    for s in module.SCALES:
+        L.append(f"  {s:<8} {times.get(s, 'not measured')}")
+    L += [
+        "",
+        "Options of every lecture:",
+        "  --scale NAME         one of " + ", ".join(module.SCALES) + " (default small)",
+        f"  --out DIR            output folder (default lowdim-out/lecture-{name})",
+        "  --seed INTEGER       random seed (default 0)",
+        "  --overwrite          replace the results already in --out",
+    ]
+    run = module.run
+    params = inspect.signature(run).parameters
+    if "config" in params:
+        from .experiments import settings as st
+
+        L.append("  --config FILE.toml   settings from a file ([model] and [run] tables of the")
+        L.append("                       keys below; a run's OUT/settings.toml reruns it)")
+        base = st.keys(module, "small")
+        for sec, title in (("model", "the model"), ("run", "the run (defaults of --scale small)")):
+            ks = [k for k, (s, _) in base.items() if s == sec]
+            if not ks:
+                continue
+            L += ["", f"Options of {name}: {title} — also keys of [{sec}] in --config:"]
+            for k in ks:
+                d = base[k][1]
+                L.append(f"  --{k.replace('_', '-'):<22} {_show_default(d)}")
+                doc_k = getattr(module, "SETTING_HELP", {}).get(k)
+                if doc_k:
+                    L.append(f"  {'':<24} {doc_k}")
+    else:
+        hints = typing.get_type_hints(run)
+        skip = {"scale", "out", "progress", "seed"}
+        ks = [k for k in params if k not in skip]
+        if ks:
+            L += ["", f"Options of {name}:"]
+            for k in ks:
+                t = _option_type(hints.get(k, str)).__name__
+                d = params[k].default
+                flag = f"--{k.replace('_', '-')} {t.upper()}"
+                shown = "the scale's" if d is None else repr(d)
+                L.append(f"  {flag:<24} default: {shown}")
+    L += ["", "Examples:", f"  lowdim lecture {name}", f"  lowdim lecture {name} --scale test"]
+    if "config" in params:
+        L.append(
+            f"  lowdim lecture {name} --config lowdim-out/lecture-{name}/settings.toml --out again"
+        )
+    return "\n".join(L)
+
+
+def _show_default(d) -> str:
+    if isinstance(d, dict):
+        return "table, default " + ", ".join(f"{k}:{v}" for k, v in d.items())
+    if isinstance(d, list | tuple):
+        return "list, default " + ",".join(str(x) for x in d)
+    return f"default {d!r}" if isinstance(d, str) else f"default {d}"
 
 
 @app.command()

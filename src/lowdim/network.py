@@ -189,13 +189,18 @@ class Binary:
     - ``"continuous"``: continuous-time asynchronous updates, each neuron at rate 1/τ (on the
       grid: K ~ Poisson(N dt/τ) updates per step, each on a uniformly drawn neuron, in order).
 
-    ``beta`` = ∞ gives the deterministic sign (sgn 0 keeps the state); finite β gives Glauber
-    dynamics with gain ``gain`` (default g(u) = (1 + tanh u)/2, so P(+1) = 1/(1 + e^{−2βh})).
+    ``beta`` = ∞ gives the deterministic sign; finite β gives Glauber dynamics with gain ``gain``
+    (default g(u) = (1 + tanh u)/2, so P(+1) = 1/(1 + e^{−2βh})).
+
+    ``zero``: the sign of a field that is exactly 0 (β = ∞): ``"keep"`` (default) keeps the
+    neuron's state, ``"plus"`` sets it to +1 (sgn 0 = +1). Both the dense and the event method
+    apply it through :meth:`update`.
     """
 
     schedule: str = "sync"
     beta: float = math.inf
     gain: Callable | None = None
+    zero: str = "keep"
     name = "binary"
     leaky = False
 
@@ -207,6 +212,11 @@ class Binary:
         b = self.beta
         if isinstance(b, bool) or not isinstance(b, int | float) or not b > 0:
             raise ConfigError(f"beta (inverse temperature) must be > 0 or math.inf, got {b!r}")
+        if self.zero not in ("keep", "plus"):
+            raise ConfigError(
+                f"unknown sign convention zero={self.zero!r}; choose 'keep' (sgn 0 keeps the "
+                "state) or 'plus' (sgn 0 = +1)"
+            )
 
     @property
     def stochastic(self) -> bool:
@@ -221,6 +231,8 @@ class Binary:
         """New states from fields ``h``, old states ``s`` and uniforms ``u`` (Glauber only)."""
         if self.stochastic:
             return jnp.where(u < self.prob_up(h), 1.0, -1.0).astype(s.dtype)
+        if self.zero == "plus":
+            return jnp.where(h >= 0, 1.0, -1.0).astype(s.dtype)
         return jnp.where(h > 0, 1.0, jnp.where(h < 0, -1.0, s)).astype(s.dtype)
 
 

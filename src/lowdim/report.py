@@ -291,14 +291,14 @@ def _config(folder: Path, summary: dict, attrs: dict):
             return json.loads(attrs["config"])
         except (TypeError, ValueError):
             return attrs["config"]
-    for k in ("config", "parameters", "params"):
+    for k in ("config", "parameters", "params", "settings"):
         if isinstance(summary.get(k), dict):
             return summary[k]
     for name in ("config.json", "params.json", "parameters.json"):
         obj = _read_json(folder / name)
         if obj is not None:
             return obj
-    for name in ("config.toml", "run.toml"):
+    for name in ("config.toml", "run.toml", "settings.toml"):
         p = folder / name
         if p.exists():
             return p.read_text()

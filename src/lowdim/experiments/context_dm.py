@@ -90,6 +90,13 @@ SCALES = {
 }
 
 
+def _phase(progress: bool, msg: str) -> None:
+    if progress:
+        import sys
+
+        print(f"[context-dm] {msg}", file=sys.stderr, flush=True)
+
+
 # ----------------------------------------------------------------------------- statistics
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """Wilson score interval of a binomial proportion k/n (95 % by default)."""
@@ -545,12 +552,14 @@ def run(
     with staged_output(out) as tmp:
         store.mkdir(parents=True, exist_ok=True)
         # 1–2: training
+        _phase(progress, "phase 1/4: training")
         res = cd.train(cfg, store / "train.ckpt", progress=progress)
         params = {k: jnp.asarray(v) for k, v in res["params"].items()}
         losses, accs = res["losses"], res["accuracies"]
         save_panel(_fig_loss(losses, accs), tmp, "loss")
         base = jax.random.PRNGKey(seed)
         # 3: held-out accuracy, psychometric curves
+        _phase(progress, "phase 2/4: held-out accuracy, psychometric curves, slow points")
         held = task.conditions(jax.random.fold_in(base, 12), sc["psych_repeats"])
         z_held = cd.readout_on_task_grid(params, cfg, held["u"], jax.random.PRNGKey(1))
         ch_held = np.asarray(decisions(z_held, task))
@@ -583,6 +592,7 @@ def run(
         save_panel(_fig_latent(tr0, kappa, axis, task), tmp, "latent")
         save_panel(_fig_line_attractor(tr0, kappa, v, axis, sp, task), tmp, "line_attractor")
         # 4: mixture over the rows
+        _phase(progress, "phase 3/4: mixture over the rows [F, G, U, W_out]")
         rows = cd.rows_of(params)
         sel = mx.select(rows, (1, 2, 3), folds=5, seed=seed)
         K = int(components or sel["best"])
@@ -628,6 +638,7 @@ def run(
         from ..engine import Progress
 
         results, seconds = {}, {}
+        _phase(progress, "phase 4/4: spiking twins")
         with Progress(len(jobs), progress, "spiking twins", "networks") as bar:
             for N, d in jobs:
                 rj, sec, cached = _twin_job(

@@ -40,7 +40,17 @@ from ..plotting import plt, save_panel
 from ..probes import Overlaps, Potentials, Projection
 from .ring_attractor import _jsonable
 
-__all__ = ["run", "SCALES"]
+__all__ = ["run", "SCALES", "PARAMS"]
+
+#: the model: σ of the input (the paper's Eq. 2; the rank p is the scale setting ``ranks``)
+PARAMS = {"sigma": 0.5}
+
+#: one line per setting for `lowdim lecture field-limit --help`
+SETTING_HELP = {
+    "sigma": "σ: amplitude of the input B(t) (RunConfig.sigma)",
+    "ranks": "the ranks p compared with the field (list, e.g. 1,2)",
+    "neurons": "N of the network runs (list)",
+}
 
 _COMMON = {"dt": 1e-4, "record_dt": 1e-3, "record_each": 100, "ranks": [1, 2]}
 SCALES = {
@@ -72,6 +82,7 @@ def _cfg(sc, n, p, seed, input_seed):
         input_seed=input_seed,
         record_neurons=0,
         noise_time_unit="s",
+        sigma=PARAMS["sigma"],
     )
 
 
@@ -263,23 +274,38 @@ def _fig_error(rows, fits, out):
 
 # ----------------------------------------------------------------------------- run
 def run(
-    scale: str = "small",
+    scale: str | None = "small",
     out: str | Path = "lowdim-out/lecture-field-limit",
     progress: bool = True,
-    seed: int = 0,
+    seed: int | None = None,
+    config=None,
+    settings: dict | None = None,
 ) -> dict:
-    """Run the field-limit demo at ``scale`` ("small", "large", "test") into ``out``."""
-    if scale not in SCALES:
-        raise ConfigError(
-            f"unknown scale {scale!r} for the field-limit demo; choose one of {sorted(SCALES)}"
-        )
-    sc = SCALES[scale]
+    """Run the field-limit demo at ``scale`` ("small", "large", "test") into ``out``.
+
+    ``config`` (a TOML file or dict) and ``settings`` (key → value) change σ (:data:`PARAMS`)
+    and the scale's settings (``ranks``: the p compared, ``neurons``, ``seeds``, …); the
+    settings used are saved in ``settings.toml`` and ``summary.json["settings"]``."""
+    from . import settings as st
+
+    cfg = st.resolve(sys.modules[__name__], "field-limit", scale, seed, config, settings)
+    if not cfg["run"]["ranks"] or any(p < 1 for p in cfg["run"]["ranks"]):
+        raise ConfigError(f"ranks must be a list of integers ≥ 1, got {cfg['run']['ranks']}")
+    with st.use_params(sys.modules[__name__], cfg["model"]):
+        return _run(cfg, out, progress)
+
+
+def _run(chosen, out, progress):
+    from . import settings as st
+
+    scale, seed, sc = chosen["scale"], chosen["seed"], chosen["run"]
     t_start = time.perf_counter()
     input_seed = 1000 + seed
     with staged_output(out) as tmp:
         tmp = Path(tmp)
         sols, checks, rows, example = {}, {}, [], {}
-        for p in sc["ranks"]:
+        for k, p in enumerate(sc["ranks"]):
+            _log(progress, f"phase {k + 1}/{len(sc['ranks'])}: p = {p}: field, then networks")
             base = _cfg(sc, sc["neurons"][-1], p, seed, input_seed)
             fld = PaperField.of(base)
             inc = brownian_increments(base)
@@ -378,7 +404,13 @@ def run(
             "field_checks": {f"p={p}": c for p, c in checks.items()},
             "wall_seconds": wall,
         }
-        full = {**summary, "rows": rows, "files": sorted(files + ["report.md", "summary.json"])}
+        summary["settings"] = st.jsonable(chosen)
+        full = {
+            **summary,
+            "rows": rows,
+            "files": sorted(files + ["report.md", "summary.json", "settings.toml"]),
+        }
+        atomic_write_text(tmp / "settings.toml", st.to_toml(chosen))
         atomic_write_text(tmp / "report.md", _report(sc, full, fits))
         atomic_write_json(tmp / "summary.json", _jsonable(full))
     from ..io import final_path  # the folder the results end up in (not a staging folder)

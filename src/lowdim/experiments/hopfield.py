@@ -21,6 +21,14 @@ Five parts, each a figure (PNG + SVG), its data (NetCDF) and a section of ``repo
 Scales: ``small`` (default; N ≤ 10⁴, a few minutes on 2 cores), ``large`` (capacity up to
 N = 10⁵ with bfloat16 storage, retrieval at N = 10⁵; see the docs for its run time), ``test``
 (seconds, for the test suite).
+
+Every setting of :data:`SCALES` is an option of ``lowdim lecture hopfield`` and a key of its
+``--config`` file (:mod:`lowdim.experiments.settings`): N, P/N and β of the retrieval runs
+(``retrieval_n``, ``retrieval_load``, ``glauber_beta``), the sign convention ``zero`` (sgn 0
+keeps the state: "keep", or gives +1: "plus"), and the capacity study's ``dynamics`` ("sync",
+"async" sign sweeps, or synchronous "glauber" at β = ``glauber_beta``) and ``criterion``
+("probit": the load where half of the patterns are retrieved, final m > ``threshold``;
+"overlap": the load where the mean final overlap falls through ``level``).
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from ..io import atomic_write_json, atomic_write_text, save, staged_output
 from ..models import hopfield as H
 from ..plotting import save_panel
 
-__all__ = ["run", "SCALES"]
+__all__ = ["run", "SCALES", "SETTING_HELP"]
 
 _LOADS = [0.10, 0.12, 0.13, 0.14, 0.145, 0.15, 0.155, 0.16, 0.17, 0.18, 0.20]
 _COMMON = {
@@ -68,7 +76,27 @@ _COMMON = {
     "cap_trials": 16,
     "cap_max_steps": 200,
     "threshold": 0.9,
+    "zero": "keep",
+    "dynamics": "sync",
+    "criterion": "probit",
+    "level": 0.9,
 }
+
+#: one line per setting for `lowdim lecture hopfield --help`
+SETTING_HELP = {
+    "flip": "fraction of a pattern's bits flipped in the retrieval cues",
+    "retrieval_load": "P/N of the retrieval runs (P = round(load · N))",
+    "retrieval_n": "N of the retrieval runs",
+    "glauber_beta": "β of the Glauber runs (retrieval, and capacity with --dynamics glauber)",
+    "zero": "sgn 0: keep (the state stays) | plus (+1)",
+    "dynamics": "capacity runs: sync | async (sign sweeps) | glauber (synchronous, β above)",
+    "criterion": "capacity: probit (half retrieved) | overlap (mean final m crosses --level)",
+    "level": "the mean final overlap that defines the capacity with --criterion overlap",
+    "threshold": "final overlap above which a pattern counts as retrieved (probit)",
+    "cap_n": "N of the capacity runs (each needs cap_networks and cap_loads entries)",
+}
+_DYNAMICS = {"sync": ("sync", math.inf), "async": ("async", math.inf), "glauber": ("sync", None)}
+_CRITERIA = ("probit", "overlap")
 SCALES: dict[str, dict] = {
     "small": {
         **_COMMON,
@@ -148,7 +176,17 @@ def _retrieval(sc, seed, progress):
     for sched, beta, steps in settings:
         t0 = time.perf_counter()
         storage = "bfloat16" if n >= 50_000 else None
-        r = H.retrieve(pat, cues, steps, sched, beta, modes=shown, seed=seed + 1, storage=storage)
+        r = H.retrieve(
+            pat,
+            cues,
+            steps,
+            sched,
+            beta,
+            modes=shown,
+            seed=seed + 1,
+            storage=storage,
+            zero=sc["zero"],
+        )
         m = r["m"]  # (B, steps + 1, shown)
         name = f"{sched}_{'sign' if math.isinf(beta) else 'glauber'}"
         own = m[np.arange(B), :, np.arange(B)]
@@ -583,6 +621,8 @@ def _capacity(sc, seed, progress):
     rows = []
     per_n = {}
     thr = sc["threshold"]
+    schedule, beta = _DYNAMICS[sc["dynamics"]]
+    beta = sc["glauber_beta"] if beta is None else beta
     for n in sc["cap_n"]:
         loads = sc["cap_loads"][n]
         nets = sc["cap_networks"][n]
@@ -602,6 +642,9 @@ def _capacity(sc, seed, progress):
                     storage=storage,
                     pad_to=pad if n <= 20_000 else None,
                     retrieved_above=thr,
+                    schedule=schedule,
+                    beta=beta,
+                    zero=sc["zero"],
                 )
                 f.append(r["final"])
                 c.append(r["converged"])
@@ -616,7 +659,10 @@ def _capacity(sc, seed, progress):
                 f"capacity N = {n:,}, α = {a:g}: mean final m = {f.mean():.3f}, retrieved "
                 f"{(f > thr).mean():.2f}, {max(st)} steps",
             )
-        est = H.critical_load(loads, np.array(retrieved), seed=seed)
+        if sc["criterion"] == "overlap":
+            est = H.overlap_crossing(loads, np.array(finals), sc["level"], seed=seed)
+        else:
+            est = H.critical_load(loads, np.array(retrieved), seed=seed)
         per_n[n] = {
             "loads": list(loads),
             "final": np.array(finals),
@@ -631,15 +677,16 @@ def _capacity(sc, seed, progress):
         rows.append((n, est["alpha"], est["stderr"]))
     ns = np.array([r[0] for r in rows], float)
     al = np.array([r[1] for r in rows])
-    se = np.array([max(r[2], 1e-4) for r in rows])
+    se = np.array([max(r[2], 1e-4) if np.isfinite(r[2]) else 1e-4 for r in rows])
     extrap = None
-    if len(ns) >= 2:
-        X = np.stack([np.ones_like(ns), ns**-0.5], axis=1)
-        W = np.diag(1 / se**2)
+    ok = np.isfinite(al)
+    if ok.sum() >= 2:
+        X = np.stack([np.ones_like(ns[ok]), ns[ok] ** -0.5], axis=1)
+        W = np.diag(1 / se[ok] ** 2)
         cov = np.linalg.inv(X.T @ W @ X)
-        coef = cov @ X.T @ W @ al
-        chi2 = float(np.sum(((al - X @ coef) / se) ** 2))
-        dof = len(ns) - 2
+        coef = cov @ X.T @ W @ al[ok]
+        chi2 = float(np.sum(((al[ok] - X @ coef) / se[ok]) ** 2))
+        dof = int(ok.sum()) - 2
         scale = max(1.0, chi2 / dof) if dof > 0 else 1.0
         extrap = {
             "alpha": float(coef[0]),
@@ -669,12 +716,55 @@ def _capacity(sc, seed, progress):
         coords={"neurons": ns.astype(int), "load": all_loads},
         attrs={
             "threshold": thr,
-            "dynamics": "synchronous sign updates from each stored pattern",
+            "dynamics": _dynamics_text(sc),
+            "criterion": sc["criterion"],
+            "level": sc["level"],
             "storage": "bfloat16",
             "ags_alpha_c": H.ALPHA_C,
         },
     )
     return {"per_n": per_n, "extrapolated": extrap, "ds": ds}
+
+
+def _dynamics_text(sc):
+    return {
+        "sync": "synchronous sign updates",
+        "async": "asynchronous sign sweeps",
+        "glauber": f"synchronous Glauber updates at β = {sc['glauber_beta']:g}",
+    }[sc["dynamics"]] + " from each stored pattern"
+
+
+def _check(sc):
+    """The settings that the code below relies on (clear errors for bad values)."""
+    if sc["dynamics"] not in _DYNAMICS:
+        raise ConfigError(
+            f"unknown capacity dynamics {sc['dynamics']!r}; choose one of {list(_DYNAMICS)}"
+        )
+    if sc["criterion"] not in _CRITERIA:
+        raise ConfigError(
+            f"unknown capacity criterion {sc['criterion']!r}; choose one of {list(_CRITERIA)}"
+        )
+    if sc["zero"] not in ("keep", "plus"):
+        raise ConfigError(f"zero must be 'keep' or 'plus', got {sc['zero']!r}")
+    if not 0 < sc["level"] < 1 or not 0 < sc["threshold"] < 1:
+        raise ConfigError("level and threshold are overlaps in (0, 1)")
+    if not sc["glauber_beta"] > 0:
+        raise ConfigError(f"glauber_beta must be > 0, got {sc['glauber_beta']}")
+    for k in ("retrieval_n", "corr_n", "map_n", "bif_n"):
+        if sc[k] < 10:
+            raise ConfigError(f"{k} must be at least 10 neurons, got {sc[k]}")
+    if not 0 < sc["retrieval_load"] < 1 or round(sc["retrieval_load"] * sc["retrieval_n"]) < 1:
+        raise ConfigError("retrieval_load must be in (0, 1) with P = round(load · N) ≥ 1")
+    if sc["retrieval_cues"] > round(sc["retrieval_load"] * sc["retrieval_n"]):
+        raise ConfigError("retrieval_cues must be ≤ P = round(retrieval_load · retrieval_n)")
+    for n in sc["cap_n"]:
+        for k in ("cap_networks", "cap_loads"):
+            if n not in sc[k]:
+                raise ConfigError(
+                    f"cap_n lists N = {n} but {k} has no entry for it (it has {sorted(sc[k])})"
+                )
+        if len(sc["cap_loads"][n]) < 2:
+            raise ConfigError(f"cap_loads for N = {n} needs at least two loads")
 
 
 def _plot_capacity(res, sc, plt):
@@ -736,55 +826,71 @@ def _plot_capacity(res, sc, plt):
 
 # ----------------------------------------------------------------------------- run
 def run(
-    scale: str = "small", out: Path | str = "lecture-hopfield", progress: bool = True, seed: int = 0
+    scale: str | None = "small",
+    out: Path | str = "lecture-hopfield",
+    progress: bool = True,
+    seed: int | None = None,
+    config=None,
+    settings: dict | None = None,
 ) -> dict:
-    """Run the Hopfield demo at ``scale`` ("small", "large" or "test") into the folder ``out``."""
-    if scale not in SCALES:
-        raise ConfigError(
-            f"unknown scale {scale!r} for the Hopfield demo; use --scale small or --scale large"
-        )
-    from ..plotting import plt
+    """Run the Hopfield demo at ``scale`` ("small", "large" or "test") into the folder ``out``.
 
-    sc = SCALES[scale]
+    ``config``: a settings file (TOML, e.g. a run's ``settings.toml``) or dict; ``settings``:
+    changes to the scale's settings (keys of :data:`SCALES`), e.g. ``{"dynamics": "async"}``.
+    The settings used are written to ``settings.toml`` and ``summary.json["settings"]``.
+    """
+    from ..plotting import plt
+    from . import settings as st
+
+    cfg = st.resolve(sys.modules[__name__], "hopfield", scale, seed, config, settings)
+    scale, seed, sc = cfg["scale"], cfg["seed"], cfg["run"]
+    _check(sc)
     t_all = time.perf_counter()
     timings = {}
     with staged_output(out) as tmp:
         files = []
         t0 = time.perf_counter()
+        _log(progress, "phase 1/5: retrieval")
         ret = _retrieval(sc, seed, progress)
         files += save_panel(_plot_retrieval(ret, sc, plt), tmp, "hopfield_retrieval")
         save(ret["ds"], tmp / "hopfield_retrieval.nc")
         timings["retrieval"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        _log(progress, "phase 2/5: correlated patterns")
         cor = _correlated(sc, seed, progress)
         files += save_panel(_plot_correlated(cor, sc, plt), tmp, "hopfield_correlated")
         save(cor["ds"], tmp / "hopfield_correlated.nc")
         timings["correlated"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        _log(progress, "phase 3/5: mean-field map")
         mp = _map(sc, seed, progress)
         files += save_panel(_plot_map(mp, sc, plt), tmp, "hopfield_map")
         save(mp["ds"], tmp / "hopfield_map.nc")
         timings["map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        _log(progress, "phase 4/5: fixed points and β")
         bif = _bifurcation(sc, seed, progress)
         files += save_panel(_plot_bifurcation(bif, sc, plt), tmp, "hopfield_bifurcation")
         save(bif["ds"], tmp / "hopfield_bifurcation.nc")
         timings["bifurcation"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        _log(progress, f"phase 5/5: capacity ({_dynamics_text(sc)}, criterion {sc['criterion']})")
         cap = _capacity(sc, seed, progress)
         files += save_panel(_plot_capacity(cap, sc, plt), tmp, "hopfield_capacity")
         save(cap["ds"], tmp / "hopfield_capacity.nc")
         timings["capacity"] = time.perf_counter() - t0
         wall = time.perf_counter() - t_all
         summary = _summary(scale, seed, sc, ret, cor, mp, bif, cap, timings, wall)
+        summary["settings"] = st.jsonable(cfg)
         summary["files"] = sorted(
             files
             + [
                 f"hopfield_{k}.nc"
                 for k in ("retrieval", "correlated", "map", "bifurcation", "capacity")
             ]
-            + ["report.md", "summary.json"]
+            + ["report.md", "summary.json", "settings.toml"]
         )
+        atomic_write_text(tmp / "settings.toml", st.to_toml(cfg))
         atomic_write_text(tmp / "report.md", _report(sc, summary, ret, cor, mp, bif, cap))
         atomic_write_json(tmp / "summary.json", summary)
     from ..io import final_path  # the folder the results end up in (not a staging folder)
@@ -813,10 +919,21 @@ def _summary(scale, seed, sc, ret, cor, mp, bif, cap, timings, wall):
         "critical_load_estimate": ex["alpha"] if ex else e_large["alpha"],
         "critical_load_stderr": ex["stderr"] if ex else e_large["stderr"],
         "critical_load_method": (
-            "α_50(N) (half of the stored patterns retrieved, probit fit) extrapolated as α_c + a/√N"
-            if ex
-            else "α_50 at the largest N"
-        ),
+            (
+                "α_50(N) (half of the stored patterns retrieved, probit fit) extrapolated as "
+                "α_c + a/√N"
+                if ex
+                else "α_50 at the largest N"
+            )
+            if sc["criterion"] == "probit"
+            else (
+                f"the load where the mean final overlap crosses {sc['level']:g}"
+                + (", extrapolated as α_c + a/√N" if ex else ", at the largest N")
+            )
+        )
+        + ("" if sc["dynamics"] == "sync" else f"; {_dynamics_text(sc)}"),
+        "capacity_dynamics": sc["dynamics"],
+        "capacity_criterion": sc["criterion"],
         "critical_load_by_n": {
             str(n): [v["estimate"]["alpha"], v["estimate"]["stderr"]]
             for n, v in cap["per_n"].items()
@@ -975,6 +1092,21 @@ def _report(sc, s, ret, cor, mp, bif, cap):
         f"Retrieved: final m > {sc['threshold']:g} (the AGS retrieval state has m ≥ 0.967 for "
         "α ≤ α_c). α_50(N): probit fit of the fraction retrieved vs α, bootstrap s.e.",
         "",
+    ]
+    if sc["dynamics"] != "sync" or sc["criterion"] != "probit":
+        L += [
+            f"**This run's settings:** {_dynamics_text(sc)} (async: converged at a sweep without "
+            "a flip; Glauber: run until the trial has failed or the step limit); criterion "
+            + (
+                "probit (as above)"
+                if sc["criterion"] == "probit"
+                else f"the load where the mean final overlap falls through {sc['level']:g} "
+                "(linear interpolation, bootstrap s.e.; no probit width)"
+            )
+            + ". The column α_50(N) below holds this criterion's load.",
+            "",
+        ]
+    L += [
         "| N | networks × cues per load | loads | α_50(N) | s.e. | probit width | max steps | "
         "seconds |",
         "|---|---|---|---|---|---|---|---|",

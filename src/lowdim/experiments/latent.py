@@ -56,7 +56,21 @@ PARAMS = {
     "pulse": (-3.0, 0.0),
     "pulse_start": 0.1,
     "pulse_stop": 0.13,
+    "f": "identity",  # f(z) = z | "tanh": f(z) = tanh z
+    "g": "linear",  # g(z) = (2/r_max) J z | "tanh": (2/r_max) J tanh z
+    "density": "gaussian",  # z ~ N(0, I₂) | "uniform": uniform on [−√3, √3]² (unit variance)
 }
+
+#: one line per setting for `lowdim lecture latent --help`
+SETTING_HELP = {
+    "f": "identity (f(z) = z) | tanh (f(z) = tanh z)",
+    "g": "linear (g(z) = (2/r_max) J z) | tanh ((2/r_max) J tanh z)",
+    "density": "gaussian (N(0, I₂)) | uniform (on [−√3, √3]², unit variance)",
+    "J": "the coupling matrix of the main model (rows)",
+}
+F_CHOICES = ("identity", "tanh")
+G_CHOICES = ("linear", "tanh")
+DENSITIES = ("gaussian", "uniform")
 
 _COMMON = {"dt": 5e-4, "duration": 0.25, "record_dt": 2.5e-3, "loadings": "arrays"}
 SCALES = {
@@ -92,7 +106,64 @@ class _Pulse:
 def _cycle_model(P):
     g, th = P["J_cycle_gain"], P["J_cycle_angle"]
     J = ((g * math.cos(th), -g * math.sin(th)), (g * math.sin(th), g * math.cos(th)))
-    return gaussian_rank2(J, rmax=P["rmax"], tau=P["tau"])
+    return _model(J, P)
+
+
+class _TanhOf:
+    """z ↦ inner(tanh z) (a named choice of f or g)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, z):
+        import jax.numpy as jnp
+
+        return self.inner(jnp.tanh(z))
+
+
+class _UniformDensity:
+    """z uniform on [−√3, √3]^2 (mean 0, unit variance); Gauss–Legendre quadrature."""
+
+    dim = 2
+    name = "uniform"
+
+    def __call__(self, key, rows, dtype):
+        import jax
+
+        a = math.sqrt(3.0)
+        return jax.random.uniform(key, (rows, self.dim), dtype, -a, a)
+
+    def quadrature(self, order=None):
+        from ..models.latent import Quadrature
+
+        x, w = np.polynomial.legendre.leggauss(int(order or 64))
+        x, w = x * math.sqrt(3.0), w / w.sum()
+        g = np.meshgrid(x, x, indexing="ij")
+        wg = np.meshgrid(w, w, indexing="ij")
+        nodes = np.stack([v.reshape(-1) for v in g], axis=1)
+        return Quadrature(nodes, wg[0].reshape(-1) * wg[1].reshape(-1), f"Gauss–Legendre {len(x)}²")
+
+
+def _model(J, P):
+    """The latent model of P's named f, g and density with coupling J (the default choices
+    give :func:`lowdim.models.latent.gaussian_rank2`)."""
+    from dataclasses import replace
+
+    for key, value, ok in (
+        ("f", P["f"], F_CHOICES),
+        ("g", P["g"], G_CHOICES),
+        ("density", P["density"], DENSITIES),
+    ):
+        if value not in ok:
+            raise ConfigError(f"unknown latent {key} {value!r}; choose one of {list(ok)}")
+    model = gaussian_rank2(J, rmax=P["rmax"], tau=P["tau"])
+    if (P["f"], P["g"], P["density"]) == ("identity", "linear", "gaussian"):
+        return model
+    f = model.f if P["f"] == "identity" else _TanhOf(model.f)
+    g = model.g if P["g"] == "linear" else _TanhOf(model.g)
+    density = model.density if P["density"] == "gaussian" else _UniformDensity()
+    name = f"f={P['f']}, g={P['g']}, density={P['density']}"
+    return replace(model, f=f, g=g, density=density, name=name)
 
 
 def _runs(model, sc, u, ref, seed, progress):
@@ -261,28 +332,40 @@ def _fig_error(rows, fits, theory, out):
 
 # ----------------------------------------------------------------------------- run
 def run(
-    scale: str = "small",
+    scale: str | None = "small",
     out: str | Path = "lowdim-out/lecture-latent",
     progress: bool = True,
-    seed: int = 0,
+    seed: int | None = None,
+    config=None,
+    settings: dict | None = None,
 ) -> dict:
-    """Run the latent-κ lecture demo at ``scale`` ("small", "large", "test") into ``out``."""
-    if scale not in SCALES:
-        raise ConfigError(
-            f"unknown scale {scale!r} for the latent demo; choose one of {sorted(SCALES)}"
-        )
-    sc = SCALES[scale]
+    """Run the latent-κ lecture demo at ``scale`` ("small", "large", "test") into ``out``.
+
+    ``config`` (a TOML file or dict) and ``settings`` (key → value) change the model
+    (:data:`PARAMS`: f, g, density, J, …) and the scale's settings; the settings used are saved
+    in ``settings.toml`` and ``summary.json["settings"]``."""
+    from . import settings as st
+
+    cfg = st.resolve(sys.modules[__name__], "latent", scale, seed, config, settings)
+    with st.use_params(sys.modules[__name__], cfg["model"]):
+        return _run(cfg, out, progress)
+
+
+def _run(cfg, out, progress):
+    from . import settings as st
+
+    scale, seed, sc = cfg["scale"], cfg["seed"], cfg["run"]
     P = PARAMS
     t_start = time.perf_counter()
     with staged_output(out) as tmp:
         tmp = Path(tmp)
-        model = gaussian_rank2(P["J"], rmax=P["rmax"], tau=P["tau"])
+        model = _model(P["J"], P)
         cyc = _cycle_model(P)
         grid = Grid.of(sc["duration"], sc["dt"], sc["record_dt"])
         u = sample_drive(
             _Pulse(P["pulse"], P["pulse_start"], P["pulse_stop"]), sc["dt"], grid.steps
         )
-        _log(progress, "κ equations, fixed points, first-order finite-N theory")
+        _log(progress, "phase 1/3: κ equations, fixed points, first-order finite-N theory")
         ref = model.integrate(P["kappa0"], sc["dt"], grid.steps, grid.record_every, drive=u)
         rk4 = model.integrate(
             P["kappa0"], sc["dt"], grid.steps, grid.record_every, drive=u, scheme="rk4", refine=8
@@ -295,12 +378,13 @@ def run(
         fps_c = cyc.fixed_points(starts)
         cyc_steps = int(round(0.3 / sc["dt"]))
         ref_c = cyc.integrate((0.05, 0.0), sc["dt"], cyc_steps, 1)
-        _log(progress, "networks (paired rate / Poisson) against the κ equations")
+        _log(progress, "phase 2/3: networks (paired rate / Poisson) against the κ equations")
         rows, examples = _runs(model, sc, u, ref, seed, progress)
         fits = {
             k: power_law_fit([r["neurons"] for r in rows], [r[k] for r in rows])
             for k in ("err_rate", "err_poisson")
         }
+        _log(progress, "phase 3/3: a limit-cycle network for the phase portrait")
         # a limit-cycle network for the phase portrait
         from ..engine import run as run_net
 
@@ -381,8 +465,11 @@ def run(
             **summary,
             "rows": rows,
             "fits": fits,
-            "files": sorted(files + ["report.md", "summary.json"]),
+            "files": sorted(files + ["report.md", "summary.json", "settings.toml"]),
+            "settings": st.jsonable(cfg),
         }
+        summary["settings"] = full["settings"]
+        atomic_write_text(tmp / "settings.toml", st.to_toml(cfg))
         atomic_write_text(tmp / "report.md", _report(sc, full))
         atomic_write_json(tmp / "summary.json", _jsonable(full))
     from ..io import final_path  # the folder the results end up in (not a staging folder)

@@ -202,7 +202,8 @@ def run(
     t_all = time.perf_counter()
     res = []
     with staged_output(out) as tmp:
-        for D in sc["ranks"]:
+        for k, D in enumerate(sc["ranks"]):
+            _log(progress, f"phase {k + 1}/{len(sc['ranks']) + 1}: rank D = {D}")
             for N in sc["neurons"]:
                 r = _one(sc, D, N, seed + 1000 * D + N)
                 res.append(r)
@@ -212,6 +213,8 @@ def run(
                     f"PR(tanh x) = {r['pr_rates']:.4f}, T_eff = {r['teff']:.0f} "
                     f"(simulated in {r['sim_seconds']:.1f} s)",
                 )
+        n_ph = len(sc["ranks"]) + 1
+        _log(progress, f"phase {n_ph}/{n_ph}: figures, participation ratios, report")
         files = []
         files += save_panel(_plot_pr(res, sc, plt), tmp, "manifold_pr")
         files += save_panel(_plot_spectrum(res, sc, plt), tmp, "manifold_spectrum")

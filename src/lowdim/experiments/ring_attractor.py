@@ -35,6 +35,7 @@ import xarray as xr
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, save, staged_output
 from ..models.field import (
+    CosineKernel,
     Cue,
     MexicanHat,
     MovingCue,
@@ -74,7 +75,19 @@ PARAMS = {
     "cue_duration": 0.1,  # s
     "track_amplitude": 1.0,
     "reference_speed": 2 * math.pi,  # rad/s (one turn per second)
+    "kernel": "mexican-hat",  # or "cosine" (ŵ₀ + ŵ₁ cos: the rank-3 kernel itself)
+    "transfer": "sigmoid",  # a family of lowdim.nonlinearity: sigmoid | erf | tanh
 }
+
+#: one line per setting for `lowdim lecture ring --help`
+SETTING_HELP = {
+    "kernel": "mexican-hat (w0, w1 with concentrations k_exc, k_inh) | cosine (w0 + w1 cos z)",
+    "transfer": "sigmoid (threshold, beta, rmax) | erf (b = threshold, s = 1/beta, rmax) | "
+    "tanh (b = threshold, tau)",
+    "w0": "mode ŵ₀ of the kernel (s)",
+    "w1": "mode ŵ₁ of the kernel (s)",
+}
+KERNELS = ("mexican-hat", "cosine")
 
 _COMMON = {
     "points": 256,
@@ -128,10 +141,31 @@ def _log(progress: bool, msg: str) -> None:
         print(f"[ring] {msg}", file=sys.stderr, flush=True)
 
 
+def _transfer(P):
+    """The transfer function named by P["transfer"], from P's threshold, beta, rmax, tau."""
+    from ..nonlinearity import TRANSFERS, make_transfer
+
+    name = P["transfer"]
+    if name == "sigmoid":
+        return Sigmoid(b=P["threshold"], beta=P["beta"], rmax=P["rmax"])
+    if name == "erf":
+        if not P["beta"] > 0:
+            raise ConfigError(f"beta must be > 0 (erf: s = 1/beta), got {P['beta']}")
+        return make_transfer("erf", b=P["threshold"], s=1.0 / P["beta"], rmax=P["rmax"])
+    if name == "tanh":
+        return make_transfer("tanh", b=P["threshold"], tau=P["tau"])
+    raise ConfigError(f"unknown transfer {name!r} for the ring; choose one of {sorted(TRANSFERS)}")
+
+
 def _model():
     P = PARAMS
-    phi = Sigmoid(b=P["threshold"], beta=P["beta"], rmax=P["rmax"])
-    hat = MexicanHat.with_modes(P["w0"], P["w1"], P["k_exc"], P["k_inh"])
+    phi = _transfer(P)
+    if P["kernel"] == "mexican-hat":
+        hat = MexicanHat.with_modes(P["w0"], P["w1"], P["k_exc"], P["k_inh"])
+    elif P["kernel"] == "cosine":
+        hat = CosineKernel((float(P["w0"]), float(P["w1"])))
+    else:
+        raise ConfigError(f"unknown ring kernel {P['kernel']!r}; choose one of {list(KERNELS)}")
     cos = truncate(hat, 1)
     return phi, hat, cos
 
@@ -531,20 +565,38 @@ def _rms(rows, key, n):
 
 # ----------------------------------------------------------------------------- run
 def run(
-    scale: str = "small",
+    scale: str | None = "small",
     out: str | Path = "lowdim-out/lecture-ring",
     progress: bool = True,
-    seed: int = 0,
+    seed: int | None = None,
+    config=None,
+    settings: dict | None = None,
 ) -> dict:
     """Run the ring-attractor lecture demo at ``scale`` ("small", "large", "test") into ``out``
-    (see the module docstring); returns the summary (also written to summary.json)."""
-    if scale not in SCALES:
-        raise ConfigError(
-            f"unknown scale {scale!r} for the ring demo; choose one of {sorted(SCALES)}"
-        )
-    sc = SCALES[scale]
+    (see the module docstring); returns the summary (also written to summary.json).
+
+    ``config`` (a TOML file or dict) and ``settings`` (key → value) change the model
+    (:data:`PARAMS`: kernel, transfer and their parameters) and the scale's settings; the
+    settings used are saved in ``settings.toml`` and ``summary.json["settings"]``."""
+    from . import settings as st
+
+    cfg = st.resolve(sys.modules[__name__], "ring", scale, seed, config, settings)
+    with st.use_params(sys.modules[__name__], cfg["model"]):
+        return _run(cfg, out, progress)
+
+
+def _run(cfg, out, progress):
+    from . import settings as st
+
+    scale, seed, sc = cfg["scale"], cfg["seed"], cfg["run"]
     t_start = time.perf_counter()
     P = PARAMS
+    for k in ("net_duration", "track_duration"):
+        if not sc[k] > P["cue_duration"] + sc["net_record_dt"]:
+            raise ConfigError(
+                f"{k} = {sc[k]} s must exceed cue_duration + net_record_dt = "
+                f"{P['cue_duration'] + sc['net_record_dt']:g} s (the bump is measured after the cue)"
+            )
     phi, hat, cos = _model()
     with staged_output(out) as tmp:
         tmp = Path(tmp)
@@ -557,17 +609,17 @@ def run(
             phases[name] = now - mark[0]
             mark[0] = now
 
-        _log(progress, "field: cue, then hold (Mexican hat and rank-3 kernels)")
+        _log(progress, "phase 1/5: field: cue, then hold (Mexican hat and rank-3 kernels)")
         pers_hat = _persistence(fld_hat, sc)
         pers_cos = _persistence(fld_cos, sc)
         # the rank-3 ring's uniform state (W2) and the ŵ₁ at which its bump appears (W3)
         uniform = homogeneous_states(fld_cos)[0]
         onset = bump_onset(fld_cos)
         lap("field_persistence")
-        _log(progress, "field: grid and step convergence")
+        _log(progress, "phase 2/5: field: grid and step convergence")
         conv = _grid_convergence(lambda M: RingField(hat, phi, P["tau"], M), sc)
         lap("field_convergence")
-        _log(progress, "field: tracking a moving cue")
+        _log(progress, "phase 3/5: field: tracking a moving cue")
         ftr_hat = RingField(hat, phi, P["tau"], sc["track_points"])
         ftr_cos = RingField(cos, phi, P["tau"], sc["track_points"])
         H_hat = ftr_hat.stationary_bump(_resample(pers_hat["stationary"], sc["track_points"]))
@@ -586,7 +638,7 @@ def run(
         Hs = pers_cos["stationary"]
         kb, kb_fp = _kappa_bump(model, [Hs.mean(), 2.0 * np.mean(Hs * np.cos(fld_cos.z)), 0.0])
         lap("field_tracking")
-        _log(progress, "rank-3 networks (rate and Poisson) vs the field")
+        _log(progress, "phase 4/5: rank-3 networks (rate and Poisson) vs the field")
         net = _network_runs(model, cos, sc, seed, progress)
         keys = ("err_rate", "err_poisson", "shape_err_rate", "shape_err_poisson")
         fits = {
@@ -594,7 +646,7 @@ def run(
             for key in keys
         }
         lap("networks_vs_field")
-        _log(progress, "rank-3 networks tracking a moving cue")
+        _log(progress, "phase 5/5: rank-3 networks tracking a moving cue")
         tr_net = _network_tracking(model, cos, kb, sc, seed, progress)
         lap("network_tracking")
 
@@ -692,8 +744,11 @@ def run(
                 "time_points": conv["time_points"],
                 "engine_dt": conv["engine_dt"],
             },
-            "files": sorted(files + ["report.md", "summary.json"]),
+            "files": sorted(files + ["report.md", "summary.json", "settings.toml"]),
+            "settings": st.jsonable(cfg),
         }
+        summary["settings"] = full["settings"]
+        atomic_write_text(tmp / "settings.toml", st.to_toml(cfg))
         atomic_write_text(tmp / "report.md", _report(sc, full))
         atomic_write_json(tmp / "summary.json", _jsonable(full))
     from ..io import final_path  # the folder the results end up in (not a staging folder)

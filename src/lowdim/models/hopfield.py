@@ -81,6 +81,7 @@ __all__ = [
     "ags_retrieval_beta",
     "final_overlaps",
     "critical_load",
+    "overlap_crossing",
 ]
 
 #: Amit, Gutfreund & Sompolinsky (1985, 1987): critical load and retrieval overlap there (β = ∞).
@@ -210,14 +211,17 @@ def hopfield_network(
     tau: float = 1.0,
     dtype: str = "float32",
     fold_beta: bool = False,
+    zero: str = "keep",
 ) -> Network:
     """The Hopfield network (H1) as a :class:`lowdim.Network`: F = G = patterns, scale 1/N.
 
     ``patterns``: (N, P) ±1 (NumPy or JAX, any float dtype; bfloat16 is exact). ``cue``: the
     initial state, (N,) or (trials, N) ±1 — trials are run side by side as columns of one run
     (they share the patterns, so F and G are read once per step for all of them).
-    ``schedule``/``beta``/``gain``: see :class:`lowdim.Binary`. ``tau`` only matters for the
-    "continuous" schedule (mean time between the updates of a neuron, s).
+    ``schedule``/``beta``/``gain``/``zero`` (sgn 0: ``"keep"`` the state or ``"plus"``): see
+    :class:`lowdim.Binary`. ``tau`` only matters for the "continuous" schedule (mean time between
+    the updates of a neuron, s). ``dtype="float64"`` computes the fields in float64 (inside
+    ``with lowdim.float64():``).
 
     ``fold_beta=True`` (finite β only) builds the same Markov chain as ``Binary(beta=β)`` with
     ``Binary(beta=1)`` and scale β/N: the Glauber probability g(β h) depends on β and h only
@@ -238,7 +242,7 @@ def hopfield_network(
         F=patterns,
         G=patterns,
         scale=(beta if fold else 1.0) / n,
-        kinds=(Binary(schedule, beta=1.0 if fold else beta, gain=gain),),
+        kinds=(Binary(schedule, beta=1.0 if fold else beta, gain=gain, zero=zero),),
         x0=cue,
         tau=tau,
         dtype=dtype,
@@ -258,6 +262,10 @@ def retrieve(
     states: bool = False,
     tau: float = 1.0,
     dt: float = 1.0,
+    zero: str = "keep",
+    dtype: str = "float32",
+    stop_when_stable: bool = False,
+    chunk: int = 10,
 ) -> dict:
     """Run the Hopfield network from ``cue`` for ``steps`` steps; overlaps m^μ(t), t = 0 … steps.
 
@@ -273,10 +281,33 @@ def retrieve(
     ``storage="bfloat16"`` keeps F = G in bfloat16 (exact for ±1; half the memory and bytes read
     per step). Random numbers: the engine's streams of ``jax.random.PRNGKey(seed)``. Glauber
     runs use ``fold_beta`` (see :func:`hopfield_network`), so a sweep over β compiles once.
+    ``zero``: sgn 0 keeps the state (``"keep"``) or gives +1 (``"plus"``); ``dtype="float64"``:
+    fields in float64 (inside ``with lowdim.float64():``).
+
+    ``stop_when_stable=True`` (asynchronous sign dynamics, β = ∞): run in chunks of ``chunk``
+    sweeps and stop after the chunk in which every trial has had a sweep without a flip (a fixed
+    point: every neuron was updated and none changed; the states no longer change). ``"m"`` then
+    ends there (``steps`` is the most sweeps run), and ``"sweeps"`` gives, per trial, the number
+    of the first sweep without a flip (−1: none within the sweeps run). The first chunk uses the
+    random orders of an uninterrupted run; chunk c ≥ 1 a seed drawn with
+    ``fold_in(PRNGKey(seed), c)``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ConfigError(f"steps must be a positive integer, got {steps!r}")
-    net = hopfield_network(patterns, cue, schedule, beta, gain, tau=tau, fold_beta=True)
+    if stop_when_stable:
+        if schedule != "async" or math.isfinite(beta):
+            raise ConfigError(
+                "stop_when_stable needs asynchronous sign dynamics (schedule='async', beta=inf): "
+                "a sweep without a flip is then a fixed point"
+            )
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ConfigError(f"chunk must be a positive integer (sweeps), got {chunk!r}")
+        return _retrieve_until_stable(
+            patterns, cue, steps, modes, seed, storage, states, zero, dtype, chunk
+        )
+    net = hopfield_network(
+        patterns, cue, schedule, beta, gain, tau=tau, fold_beta=True, zero=zero, dtype=dtype
+    )
     p = net.rank
     k = p if modes is None else min(int(modes), p)
     sync = schedule == "sync"
@@ -304,6 +335,61 @@ def retrieve(
     return res
 
 
+def _retrieve_until_stable(patterns, cue, steps, modes, seed, storage, states, zero, dtype, chunk):
+    """Asynchronous sign sweeps in chunks until every trial has had a sweep without a flip."""
+    x = np.asarray(cue, np.float32)
+    batched = x.ndim == 2
+    S = x if batched else x[None]
+    B = S.shape[0]
+    ms, Ss = [], []
+    first = np.full(B, -1)
+    done, c = 0, 0
+    while done < steps:
+        k = min(chunk, steps - done)
+        key = (
+            None
+            if c == 0
+            else int(
+                jax.random.randint(
+                    jax.random.fold_in(jax.random.PRNGKey(seed), c), (), 0, 2**31 - 1
+                )
+            )
+        )
+        r = retrieve(
+            patterns,
+            S,
+            k,
+            "async",
+            modes=modes,
+            seed=seed if key is None else key,
+            storage=storage,
+            states=True,
+            zero=zero,
+            dtype=dtype,
+        )
+        m, St = r["m"], r["S"]  # (B, k + 1, modes), (B, k, N)
+        ms.append(m if c == 0 else m[:, 1:])
+        if states:
+            Ss.append(St)
+        prev = np.concatenate([S[:, None], St[:, :-1]], axis=1)
+        still = np.all(St == prev, axis=-1)  # (B, k): sweep without a flip
+        for b in range(B):
+            if first[b] < 0 and still[b].any():
+                first[b] = done + 1 + int(np.argmax(still[b]))
+        S = St[:, -1]
+        done += k
+        c += 1
+        if np.all(first >= 0):
+            break
+    m = np.concatenate(ms, axis=1)
+    res = {"m": m if batched else m[0], "sweeps": first if batched else int(first[0])}
+    res["steps"] = done
+    if states:
+        Sall = np.concatenate(Ss, axis=1)
+        res["S"] = Sall if batched else Sall[0]
+    return res
+
+
 def _solve_impl(net, grid, key, probes, layout):
     return solve(net, grid, key, probes, layout=layout)
 
@@ -323,9 +409,16 @@ def final_overlaps(
     failed_below: float = 0.5,
     pad_to: int | None = None,
     progress: Callable | None = None,
+    schedule: str = "sync",
+    beta: float = math.inf,
+    zero: str = "keep",
 ) -> dict:
     """Capacity probe: start *from* each of the first ``trials`` stored patterns and run
     synchronous sign updates until every trial is decided; return the overlaps over time.
+
+    ``schedule="async"`` runs asynchronous sweeps instead (converged: a sweep without a flip);
+    a finite ``beta`` runs Glauber dynamics of either schedule (never converged: it runs until
+    the trial has failed or ``max_steps``). ``zero``: sgn 0 keeps the state or gives +1.
 
     P = round(load · N) random patterns (seed ``seed``); trial b starts at pattern b and is scored
     by its overlap m^b(t) (H2). The trials are columns of one run (F = G = patterns are read once
@@ -360,20 +453,38 @@ def final_overlaps(
     hist = [np.ones(trials)]
     converged = np.zeros(trials, bool)
     failed = np.zeros(trials, bool)
+    if schedule not in ("sync", "async"):
+        raise ConfigError(f"capacity runs use schedule 'sync' or 'async', got {schedule!r}")
+    sync, glauber = schedule == "sync", math.isfinite(beta)
     grid = Grid(dt=1.0, steps=chunk)
     probes = {"m": Overlaps(modes=trials), "S": Potentials()}
     steps = 0
     while steps < max_steps:
-        net = hopfield_network(pat, S, "sync")
-        out = _solve_jit(net, grid, jax.random.PRNGKey(seed), probes, Layout(storage=storage))
-        m = np.asarray(out["m"], np.float64)[own, :, own]  # m(t) for t = steps … steps + chunk − 1
+        net = hopfield_network(pat, S, schedule, beta, zero=zero, fold_beta=glauber)
+        key = jax.random.PRNGKey(seed)
+        if glauber or not sync:  # fresh random numbers per chunk (sign sync: deterministic)
+            key = jax.random.fold_in(key, steps)
+        out = _solve_jit(net, grid, key, probes, Layout(storage=storage))
+        m = np.asarray(out["m"], np.float64)[own, :, own]  # sync: t = steps … steps + chunk − 1
+        if glauber:
+            m = m / beta  # fold_beta: the probe reports (β/N) Gᵀ S
         states = out["S"]  # states after each step of the chunk, (trials, chunk, N)
+        prev = S
         S = states[:, -1]
-        hist.extend(m[:, 1:].T)
         steps += chunk
-        m_end = np.asarray(S @ pat[:, :trials].astype(jnp.float32), np.float64)[own, own]
-        hist.append(m_end / neurons)
-        converged = np.asarray(jnp.all(states[:, -1] == states[:, -3], axis=-1))
+        if sync:
+            hist.extend(m[:, 1:].T)
+            m_end = np.asarray(S @ pat[:, :trials].astype(jnp.float32), np.float64)[own, own]
+            hist.append(m_end / neurons)
+        else:  # async: the probe records after each sweep
+            hist.extend(m.T)
+        if glauber:
+            converged = np.zeros(trials, bool)
+        elif sync:
+            converged = np.asarray(jnp.all(states[:, -1] == states[:, -3], axis=-1))
+        else:
+            before = states[:, -2] if chunk > 1 else prev
+            converged = np.asarray(jnp.all(states[:, -1] == before, axis=-1))
         failed |= np.min(np.stack(hist[-chunk:]), axis=0) < failed_below
         if progress is not None:
             progress(steps, converged, failed)
@@ -633,3 +744,38 @@ def critical_load(loads, retrieved, bootstrap: int = 400, seed: int = 0) -> dict
         "width": float(w),
         "fraction": frac.tolist(),
     }
+
+
+def overlap_crossing(loads, finals, level: float = 0.9, bootstrap: int = 400, seed: int = 0):
+    """The load at which the mean final overlap falls through ``level``.
+
+    ``loads``: (L,) increasing loads; ``finals``: (L, trials) final overlaps. The crossing is the
+    linear interpolation between the last load whose mean is ≥ ``level`` and the next one (the
+    first crossing from below); NaN if the mean never crosses. Standard error: bootstrap over
+    the trials within each load. Returns {"alpha", "stderr", "width": NaN, "mean": (L,)}.
+    """
+    a = np.asarray(loads, np.float64)
+    f = np.asarray(finals, np.float64)
+    if f.ndim != 2 or f.shape[0] != a.size or a.size < 2:
+        raise ConfigError("overlap_crossing needs loads (L,) and final overlaps (L, trials), L ≥ 2")
+    if not 0 < level < 1:
+        raise ConfigError(f"the overlap level must lie in (0, 1), got {level!r}")
+
+    def cross(mean):
+        below = np.where(mean < level)[0]
+        if not below.size or below[0] == 0:
+            return math.nan
+        i = below[0]
+        return float(np.interp(level, [mean[i], mean[i - 1]], [a[i], a[i - 1]]))
+
+    mean = f.mean(axis=1)
+    alpha = cross(mean)
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(bootstrap):
+        idx = rng.integers(0, f.shape[1], f.shape)
+        boots.append(cross(np.take_along_axis(f, idx, axis=1).mean(axis=1)))
+    boots = np.array(boots)
+    ok = boots[np.isfinite(boots)]
+    se = float(ok.std(ddof=1)) if ok.size > 1 else math.nan
+    return {"alpha": alpha, "stderr": se, "width": math.nan, "mean": mean}
