@@ -246,6 +246,7 @@ class Program:
         self.populations = net.populations
         self.sources, self.targets = net.sources, net.targets
         self.sampler = net.sampler
+        self.self_coupling = net.self_coupling  # W_ii kept: no self-term γ removed
         self.has_x0 = net.x0 is not None
         self.x0_batched = self.has_x0 and jnp.ndim(net.x0) == 2
         self.has_readout = net.readout is not None
@@ -352,7 +353,8 @@ class Program:
         pleaves, ptree = jax.tree_util.tree_flatten(probes)
         shapes = tuple(_abstract(x) for x in leaves)
         pshapes = tuple(_abstract(x) for x in pleaves)
-        return (treedef, shapes, ptree, pshapes, self.grid, self.method, self.layout, self.block)
+        sig = (treedef, shapes, ptree, pshapes, self.grid, self.method, self.layout, self.block)
+        return sig + (self.self_coupling,)  # in the hash too (a treedef's hash omits it)
 
     def __hash__(self):
         return hash(self.signature)
@@ -416,6 +418,8 @@ class Program:
             gamma = gamma * P["masks"][self.targets]
         if self.sources is not None:
             gamma = gamma * P["masks"][self.sources]
+        if self.self_coupling:  # W_ii = s F_i·G_i kept: nothing to remove
+            gamma = jnp.zeros_like(gamma)
         P["F"], P["G"], P["gamma"] = F, G, gamma
         # inputs
         ins = []

@@ -5,8 +5,9 @@ Patterns p^μ ∈ {−1, +1}^N (μ = 1 … P) are stored in the Hebbian connecti
     w_ij = (1/N) Σ_μ p_i^μ p_j^μ   (i ≠ j),                                       (H1)
 
 a rank-P matrix: loadings F = G = patterns, scale 1/N (:class:`lowdim.Network`; the engine
-removes the self-term, w_ii = 0). The field of neuron i is h_i = Σ_μ p_i^μ m^μ − (P/N) S_i with
-the overlaps
+removes the self-term, w_ii = 0, unless ``self_coupling=True`` keeps w_ii = P/N as in much of the
+literature). The field of neuron i is h_i = Σ_μ p_i^μ m^μ − (P/N) S_i (self_coupling: without the
+last term) with the overlaps
 
     m^μ(t) = (1/N) Σ_j p_j^μ S_j(t),                                               (H2)
 
@@ -210,6 +211,7 @@ def hopfield_network(
     tau: float = 1.0,
     dtype: str = "float32",
     fold_beta: bool = False,
+    self_coupling: bool = False,
 ) -> Network:
     """The Hopfield network (H1) as a :class:`lowdim.Network`: F = G = patterns, scale 1/N.
 
@@ -224,6 +226,8 @@ def hopfield_network(
     through β h, and the scale is an array of the description (not a compile-time constant), so
     one compiled program then serves every β (used by :func:`retrieve`; same random numbers, and
     the same states up to the rounding of β·h).
+
+    ``self_coupling``: False (default) w_ii = 0; True keeps w_ii = (1/N) Σ_μ (p_i^μ)² = P/N.
     """
     shape = jnp.shape(patterns)
     if len(shape) != 2:
@@ -242,6 +246,7 @@ def hopfield_network(
         x0=cue,
         tau=tau,
         dtype=dtype,
+        self_coupling=self_coupling,
     )
 
 
@@ -258,6 +263,7 @@ def retrieve(
     states: bool = False,
     tau: float = 1.0,
     dt: float = 1.0,
+    self_coupling: bool = False,
 ) -> dict:
     """Run the Hopfield network from ``cue`` for ``steps`` steps; overlaps m^μ(t), t = 0 … steps.
 
@@ -273,10 +279,13 @@ def retrieve(
     ``storage="bfloat16"`` keeps F = G in bfloat16 (exact for ±1; half the memory and bytes read
     per step). Random numbers: the engine's streams of ``jax.random.PRNGKey(seed)``. Glauber
     runs use ``fold_beta`` (see :func:`hopfield_network`), so a sweep over β compiles once.
+    ``self_coupling=True`` keeps w_ii = P/N (default: w_ii = 0).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ConfigError(f"steps must be a positive integer, got {steps!r}")
-    net = hopfield_network(patterns, cue, schedule, beta, gain, tau=tau, fold_beta=True)
+    net = hopfield_network(
+        patterns, cue, schedule, beta, gain, tau=tau, fold_beta=True, self_coupling=self_coupling
+    )
     p = net.rank
     k = p if modes is None else min(int(modes), p)
     sync = schedule == "sync"
@@ -323,6 +332,7 @@ def final_overlaps(
     failed_below: float = 0.5,
     pad_to: int | None = None,
     progress: Callable | None = None,
+    self_coupling: bool = False,
 ) -> dict:
     """Capacity probe: start *from* each of the first ``trials`` stored patterns and run
     synchronous sign updates until every trial is decided; return the overlaps over time.
@@ -341,7 +351,7 @@ def final_overlaps(
 
     ``storage="bfloat16"``: F and G in bfloat16 (±1 exact), 2 N P bytes each. ``pad_to``: append
     zero columns up to this many (they add nothing to w) so that runs at several loads share one
-    compiled program.
+    compiled program. ``self_coupling=True`` keeps w_ii = P/N (default: w_ii = 0).
     """
     _check_size(neurons, trials)
     if not 0 < load:
@@ -364,7 +374,7 @@ def final_overlaps(
     probes = {"m": Overlaps(modes=trials), "S": Potentials()}
     steps = 0
     while steps < max_steps:
-        net = hopfield_network(pat, S, "sync")
+        net = hopfield_network(pat, S, "sync", self_coupling=self_coupling)
         out = _solve_jit(net, grid, jax.random.PRNGKey(seed), probes, Layout(storage=storage))
         m = np.asarray(out["m"], np.float64)[own, :, own]  # m(t) for t = steps … steps + chunk − 1
         states = out["S"]  # states after each step of the chunk, (trials, chunk, N)
