@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import sharding
+from . import integrators, sharding
 from .dynamics import poisson_counts_thinning, thinning_block
 from .errors import ConfigError
 from .network import Drive, MembraneNoise, Network, Noise, Poisson, Rate
@@ -71,14 +71,21 @@ def float64():
 # ----------------------------------------------------------------------------- grid, layout
 @dataclass(frozen=True)
 class Grid:
-    """The time grid: ``steps`` steps of ``dt`` seconds, records every ``record_every`` steps."""
+    """The time grid: ``steps`` steps of ``dt`` seconds, records every ``record_every`` steps.
+
+    ``scheme``: how a step is taken — ``"exp-euler"`` (default: the exponential-Euler step of
+    every neuron kind) or ``"rk4"`` (classical Runge–Kutta for rate networks with deterministic
+    inputs: the continuous-time ODE to order dt⁴; :mod:`lowdim.integrators`)."""
 
     dt: float
     steps: int
     record_every: int = 1
+    scheme: str = "exp-euler"
 
     @classmethod
-    def of(cls, duration: float, dt: float, record_dt: float | None = None) -> Grid:
+    def of(
+        cls, duration: float, dt: float, record_dt: float | None = None, scheme: str = "exp-euler"
+    ) -> Grid:
         """Grid from a duration and a record interval that are whole multiples of dt."""
         for name, v in (("duration", duration), ("dt", dt)):
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
@@ -90,7 +97,7 @@ class Grid:
                 f"duration = {duration} s is not a whole number of record intervals of "
                 f"{every * dt:g} s; choose a duration that is a multiple of it"
             )
-        return cls(dt=float(dt), steps=steps, record_every=every)
+        return cls(dt=float(dt), steps=steps, record_every=every, scheme=scheme)
 
     def validate(self) -> Grid:
         if isinstance(self.dt, bool) or not isinstance(self.dt, int | float) or not self.dt > 0:
@@ -102,6 +109,10 @@ class Grid:
         if self.steps % self.record_every:
             raise ConfigError(
                 f"steps = {self.steps} is not a multiple of record_every = {self.record_every}"
+            )
+        if self.scheme not in integrators.SCHEMES:
+            raise ConfigError(
+                f"unknown scheme {self.scheme!r}; choose one of {list(integrators.SCHEMES)}"
             )
         if self.steps >= 2**31 - 1:
             raise ConfigError(f"at most 2³¹ − 1 steps per run (got {self.steps}); split the run")
@@ -320,6 +331,7 @@ class Program:
             and self.devices == 1
             and (dense_cols == 0 or dense_cols + self.B > FUSED_MAX_COLUMNS)
         )
+        integrators.check_scheme(self, net)
         self.probes = check_probes(probes, self)
         self.signature = self._signature(net, probes)
 
@@ -661,6 +673,8 @@ class Program:
     def dense_step(self, vs, k, P, keys):
         """Advance every kind's (N, B) state by one step from global step index k; returns
         (new states (tuple), view)."""
+        if self.grid.scheme != "exp-euler":  # higher-order schemes of rate networks
+            return integrators.rk4_step(self, vs, k, P, keys)
         dt, tau, e, B = self.dt, self.tau, self.decay, self.B
         gamma = P["gamma"]
         masks = P["masks"]
