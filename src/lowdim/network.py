@@ -15,7 +15,9 @@ they are computed:
 - initial state, populations (named index sets), sources and targets of the recurrence (the
   feedforward topology of SM Sec. V is ``sources="in", targets="rec"``) and readout vectors.
 
-The dynamics on a grid of step dt (``e = exp(−dt/τ)``), for a column of kind k:
+The dynamics on a grid of step dt (``e = exp(−dt/τ)``), for a column of kind k (the grid's
+default scheme; ``Grid(..., scheme="rk4")`` integrates the ODE of rate networks instead,
+:mod:`lowdim.integrators`):
 
     leaky kinds (Rate, Poisson), v = x or h:
       v_i ← e v_i + (1/τ)[tgt_i Σ_μ F_iμ m_μ − γ_i a_i] + Σ_drives (1 − e) U_i u(t)
