@@ -335,3 +335,14 @@ def test_gradients_pass_through_rk4():
         fd_x, fd_s = float(fd_x), float(fd_s)
     assert abs(fd_x - an_x) <= 1e-6 * abs(an_x) + 1e-10
     assert abs(fd_s - an_s) <= 1e-6 * abs(an_s) + 1e-10
+
+
+def test_memory_estimate_counts_the_stages():
+    from lowdim.engine import memory_parts
+    from lowdim.solve import Program
+
+    net = _driven(_parts(8), dtype="float32")
+    probes = {"x": pr.Potentials()}
+    ee = memory_parts(Program(net, Grid(1e-3, 10), probes))["state"]
+    rk = memory_parts(Program(net, Grid(1e-3, 10, scheme="rk4"), probes))["state"]
+    assert rk - ee == 5 * N * 4 * 2  # five (N, columns) float32 arrays, a lone column padded to 2
