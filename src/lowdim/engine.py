@@ -124,6 +124,8 @@ def memory_parts(prog: Program, keep_records: bool = True, per_device: bool = Fa
     else:
         c = len(prog.along) * prog.B
         state = n * item * (6 + 9 * prog.Qp + 2 * c) + explicit
+        if prog.grid.scheme == "rk4":  # four stage derivatives and a stage state per column
+            state += 5 * n * item * prog.Qp
     per, avg = _record_bytes(prog)
     records = (2 * per * prog.grid.records if keep_records else 2 * per) + avg
     sharded = loadings + state

@@ -132,7 +132,7 @@ class _Plan:
         both = np.ones(self.n_groups) if self.tgt is None else self.tgt.copy()
         if src is not None:
             both = both * src
-        self.self_term = bool(both.any())
+        self.self_term = bool(both.any()) and not prog.self_coupling  # W_ii kept: no γ
         self.explicit = [e for e in prog.inputs if e[0] == "term" and e[3]["kind"] == "array"]
         self.uniform = [e for e in prog.inputs if e[0] == "term" and e[3]["kind"] == "uniform"]
         self.x_width = sum(e[3]["width"] for e in self.explicit)

@@ -13,22 +13,32 @@ import jax
 from .errors import ConfigError
 from .procedural import TILE_ROWS
 
-__all__ = ["Grid", "Layout"]
+__all__ = ["Grid", "Layout", "SCHEMES"]
+
+#: the time-stepping schemes a Grid may name (how they step: lowdim.solve, lowdim.integrators)
+SCHEMES = ("exp-euler", "rk4")
 
 
 @dataclass(frozen=True)
 class Grid:
-    """The time grid: ``steps`` steps of ``dt`` seconds, records every ``record_every`` steps."""
+    """The time grid: ``steps`` steps of ``dt`` seconds, records every ``record_every`` steps.
+
+    ``scheme``: how a step is taken — ``"exp-euler"`` (default: the exponential-Euler step of
+    every neuron kind) or ``"rk4"`` (classical Runge–Kutta for rate networks with deterministic
+    inputs: the continuous-time ODE to order dt⁴; :mod:`lowdim.integrators`)."""
 
     dt: float
     steps: int
     record_every: int = 1
+    scheme: str = "exp-euler"
 
     def __post_init__(self):
         self.validate()  # Grid(dt=0, ...) is refused here, not at the first solve
 
     @classmethod
-    def of(cls, duration: float, dt: float, record_dt: float | None = None) -> Grid:
+    def of(
+        cls, duration: float, dt: float, record_dt: float | None = None, scheme: str = "exp-euler"
+    ) -> Grid:
         """Grid from a duration and a record interval that are whole multiples of dt."""
         for name, v in (("duration", duration), ("dt", dt)):
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
@@ -40,7 +50,7 @@ class Grid:
                 f"duration = {duration} s is not a whole number of record intervals of "
                 f"{every * dt:g} s; choose a duration that is a multiple of it"
             )
-        return cls(dt=float(dt), steps=steps, record_every=every)
+        return cls(dt=float(dt), steps=steps, record_every=every, scheme=scheme)
 
     def validate(self) -> Grid:
         if isinstance(self.dt, bool) or not isinstance(self.dt, int | float) or not self.dt > 0:
@@ -53,6 +63,8 @@ class Grid:
             raise ConfigError(
                 f"steps = {self.steps} is not a multiple of record_every = {self.record_every}"
             )
+        if self.scheme not in SCHEMES:
+            raise ConfigError(f"unknown scheme {self.scheme!r}; choose one of {list(SCHEMES)}")
         if self.steps >= 2**31 - 1:
             raise ConfigError(f"at most 2³¹ − 1 steps per run (got {self.steps}); split the run")
         return self

@@ -5,7 +5,8 @@ they are computed:
 
 - loadings F, G (N × p) and the scale s of ``W_ij = s Σ_μ F_iμ G_jμ`` (i ≠ j), as stored arrays
   or as a seeded :class:`RowSampler` that regenerates them (rows i have f(z_i), g(z_i) with
-  z_i ~ ρ); W_ii = 0 exactly (the self-term γ_i = s F_i·G_i is removed);
+  z_i ~ ρ); W_ii = 0 exactly (the self-term γ_i = s F_i·G_i is removed), or, with
+  ``self_coupling=True``, W_ii = s F_i·G_i kept (the Hopfield literature's P/N for ±1 patterns);
 - the neuron kinds: :class:`Rate`, :class:`Poisson` (the spiking twin of a rate neuron) or
   :class:`Binary` (±1 neurons with sign or Glauber updates). Several kinds in one network are
   *paired* copies: same loadings, initial state and input, different communication;
@@ -14,7 +15,9 @@ they are computed:
 - initial state, populations (named index sets), sources and targets of the recurrence (the
   feedforward topology of SM Sec. V is ``sources="in", targets="rec"``) and readout vectors.
 
-The dynamics on a grid of step dt (``e = exp(−dt/τ)``), for a column of kind k:
+The dynamics on a grid of step dt (``e = exp(−dt/τ)``), for a column of kind k (the grid's
+default scheme; ``Grid(..., scheme="rk4")`` integrates the ODE of rate networks instead,
+:mod:`lowdim.integrators`):
 
     leaky kinds (Rate, Poisson), v = x or h:
       v_i ← e v_i + (1/τ)[tgt_i Σ_μ F_iμ m_μ − γ_i a_i] + Σ_drives (1 − e) U_i u(t)
@@ -23,7 +26,8 @@ The dynamics on a grid of step dt (``e = exp(−dt/τ)``), for a column of kind 
     Binary:  h_i = tgt_i Σ_μ F_iμ m_μ − γ_i S_i + Σ_drives U_i u(t),  m = s Σ_j G_j src_j S_j,
       S_i ← sgn h_i (β = ∞) or S_i ← +1 with probability g(β h_i), else −1 (Glauber)
 
-with γ_i = s F_i·G_i tgt_i src_i, so that W_ii = 0. Equations: paper Eqs. 1, 2, 7–9 for the
+with γ_i = s F_i·G_i tgt_i src_i, so that W_ii = 0 (``self_coupling=True``: γ_i = 0, W_ii =
+s F_i·G_i tgt_i src_i). Equations: paper Eqs. 1, 2, 7–9 for the
 leaky kinds, the lecture's Hopfield model for Binary. Units: SI (time in seconds, rates in Hz).
 
 A network is a JAX pytree: its arrays (F, G, scale, input arrays, initial state, readout) are
@@ -500,6 +504,8 @@ class Network:
         trials: number of trials run side by side (columns); None: 1, or the leading size of
             per-trial arrays (x0 (trials, N), a drive's u (trials, steps, q)). Trials differ in
             those arrays and in their random streams.
+        self_coupling: False (default): W_ii = 0, the self-term s F_i·G_i is removed; True: the
+            diagonal W_ii = s Σ_μ F_iμ G_iμ (masked like the rest of W) is kept.
     """
 
     neurons: int
@@ -517,6 +523,7 @@ class Network:
     sampler: RowSampler | None = None
     dtype: str = "float32"
     trials: int | None = None
+    self_coupling: bool = False
 
     def __post_init__(self):
         kinds = self.kinds
@@ -588,7 +595,8 @@ class Network:
         return jnp.asarray(self.F, dtype), jnp.asarray(self.G, dtype)
 
     def dense(self) -> np.ndarray:
-        """The N×N matrix W with the recurrence's masks and W_ii = 0 (validation, N ≤ 5000)."""
+        """The N×N matrix W with the recurrence's masks and W_ii = 0 (``self_coupling=True``: the
+        diagonal kept) (validation, N ≤ 5000)."""
         if self.neurons > DENSE_MAX_N:
             raise ConfigError(
                 f"dense() builds an N×N matrix and is limited to N ≤ {DENSE_MAX_N} "
@@ -596,7 +604,8 @@ class Network:
             )
         F, G = (np.asarray(a, np.float64) for a in self.loadings())
         W = float(self.scale) * (F @ G.T)
-        np.fill_diagonal(W, 0.0)
+        if not self.self_coupling:
+            np.fill_diagonal(W, 0.0)
         if self.targets is not None:
             W = W * self.populations[self.targets][:, None]
         if self.sources is not None:
@@ -627,6 +636,11 @@ class Network:
         if len({type(k) for k in self.kinds}) != len(self.kinds):
             raise ConfigError("each neuron kind may appear once in kinds")
         _num(self.tau, "tau", positive=True)
+        if not isinstance(self.self_coupling, bool):
+            raise ConfigError(
+                f"self_coupling must be True (keep W_ii = s F_i·G_i) or False (W_ii = 0), got "
+                f"{self.self_coupling!r}"
+            )
         if self.sampler is not None:
             if self.F is not None or self.G is not None:
                 raise ConfigError("give either a sampler or the arrays F and G, not both")

@@ -158,6 +158,7 @@ def dataset_of_run(prog, traces: dict | None, averages: dict, timing: dict) -> x
         "dt": g.dt,
         "n_steps": g.steps,
         "record_every": g.record_every,
+        "scheme": g.scheme,
         "duration": g.duration,
         "tau": prog.tau,
         "dtype": np.dtype(prog.dtype).name,

@@ -47,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import event, sharding
+from . import event, integrators, sharding
 from .dynamics import poisson_counts_thinning, thinning_block
 from .errors import ConfigError
 from .grid import Grid, Layout
@@ -130,6 +130,7 @@ class Program:
         self.populations = net.populations
         self.sources, self.targets = net.sources, net.targets
         self.sampler = net.sampler
+        self.self_coupling = net.self_coupling  # W_ii kept: no self-term γ removed
         self.has_x0 = net.x0 is not None
         self.x0_batched = self.has_x0 and jnp.ndim(net.x0) == 2
         self.has_readout = net.readout is not None
@@ -203,6 +204,7 @@ class Program:
             and self.devices == 1
             and (dense_cols == 0 or dense_cols + self.B > FUSED_MAX_COLUMNS)
         )
+        integrators.check_scheme(self, net)
         self.probes = check_probes(probes, self)
         self.signature = self._signature(net, probes)
 
@@ -236,7 +238,8 @@ class Program:
         pleaves, ptree = jax.tree_util.tree_flatten(probes)
         shapes = tuple(_abstract(x) for x in leaves)
         pshapes = tuple(_abstract(x) for x in pleaves)
-        return (treedef, shapes, ptree, pshapes, self.grid, self.method, self.layout, self.block)
+        sig = (treedef, shapes, ptree, pshapes, self.grid, self.method, self.layout, self.block)
+        return sig + (self.self_coupling,)  # in the hash too (a treedef's hash omits it)
 
     def __hash__(self):
         return hash(self.signature)
@@ -300,6 +303,8 @@ class Program:
             gamma = gamma * P["masks"][self.targets]
         if self.sources is not None:
             gamma = gamma * P["masks"][self.sources]
+        if self.self_coupling:  # W_ii = s F_i·G_i kept: nothing to remove
+            gamma = jnp.zeros_like(gamma)
         P["F"], P["G"], P["gamma"] = F, G, gamma
         # inputs
         ins = []
@@ -541,6 +546,8 @@ class Program:
     def dense_step(self, vs, k, P, keys):
         """Advance every kind's (N, B) state by one step from global step index k; returns
         (new states (tuple), view)."""
+        if self.grid.scheme != "exp-euler":  # higher-order schemes of rate networks
+            return integrators.rk4_step(self, vs, k, P, keys)
         dt, tau, e, B = self.dt, self.tau, self.decay, self.B
         gamma = P["gamma"]
         masks = P["masks"]

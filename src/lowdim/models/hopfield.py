@@ -5,8 +5,9 @@ Patterns p^μ ∈ {−1, +1}^N (μ = 1 … P) are stored in the Hebbian connecti
     w_ij = (1/N) Σ_μ p_i^μ p_j^μ   (i ≠ j),                                       (H1)
 
 a rank-P matrix: loadings F = G = patterns, scale 1/N (:class:`lowdim.Network`; the engine
-removes the self-term, w_ii = 0). The field of neuron i is h_i = Σ_μ p_i^μ m^μ − (P/N) S_i with
-the overlaps
+removes the self-term, w_ii = 0, unless ``self_coupling=True`` keeps w_ii = P/N as in much of the
+literature). The field of neuron i is h_i = Σ_μ p_i^μ m^μ − (P/N) S_i (self_coupling: without the
+last term) with the overlaps
 
     m^μ(t) = (1/N) Σ_j p_j^μ S_j(t),                                               (H2)
 
@@ -212,6 +213,7 @@ def hopfield_network(
     dtype: str = "float32",
     fold_beta: bool = False,
     zero: str = "keep",
+    self_coupling: bool = False,
 ) -> Network:
     """The Hopfield network (H1) as a :class:`lowdim.Network`: F = G = patterns, scale 1/N.
 
@@ -228,6 +230,8 @@ def hopfield_network(
     through β h, and the scale is an array of the description (not a compile-time constant), so
     one compiled program then serves every β (used by :func:`retrieve`; same random numbers, and
     the same states up to the rounding of β·h).
+
+    ``self_coupling``: False (default) w_ii = 0; True keeps w_ii = (1/N) Σ_μ (p_i^μ)² = P/N.
     """
     shape = jnp.shape(patterns)
     if len(shape) != 2:
@@ -246,6 +250,7 @@ def hopfield_network(
         x0=cue,
         tau=tau,
         dtype=dtype,
+        self_coupling=self_coupling,
     )
 
 
@@ -266,6 +271,7 @@ def retrieve(
     dtype: str = "float32",
     stop_when_stable: bool = False,
     chunk: int = 10,
+    self_coupling: bool = False,
 ) -> dict:
     """Run the Hopfield network from ``cue`` for ``steps`` steps; overlaps m^μ(t), t = 0 … steps.
 
@@ -282,7 +288,8 @@ def retrieve(
     per step). Random numbers: the engine's streams of ``jax.random.PRNGKey(seed)``. Glauber
     runs use ``fold_beta`` (see :func:`hopfield_network`), so a sweep over β compiles once.
     ``zero``: sgn 0 keeps the state (``"keep"``) or gives +1 (``"plus"``); ``dtype="float64"``:
-    fields in float64 (inside ``with lowdim.float64():``).
+    fields in float64 (inside ``with lowdim.float64():``). ``self_coupling=True`` keeps
+    w_ii = P/N (default: w_ii = 0).
 
     ``stop_when_stable=True`` (asynchronous sign dynamics, β = ∞): run in chunks of ``chunk``
     sweeps and stop after the chunk in which every trial has had a sweep without a flip (a fixed
@@ -303,10 +310,19 @@ def retrieve(
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
             raise ConfigError(f"chunk must be a positive integer (sweeps), got {chunk!r}")
         return _retrieve_until_stable(
-            patterns, cue, steps, modes, seed, storage, states, zero, dtype, chunk
+            patterns, cue, steps, modes, seed, storage, states, zero, dtype, chunk, self_coupling
         )
     net = hopfield_network(
-        patterns, cue, schedule, beta, gain, tau=tau, fold_beta=True, zero=zero, dtype=dtype
+        patterns,
+        cue,
+        schedule,
+        beta,
+        gain,
+        tau=tau,
+        fold_beta=True,
+        zero=zero,
+        dtype=dtype,
+        self_coupling=self_coupling,
     )
     p = net.rank
     k = p if modes is None else min(int(modes), p)
@@ -335,7 +351,9 @@ def retrieve(
     return res
 
 
-def _retrieve_until_stable(patterns, cue, steps, modes, seed, storage, states, zero, dtype, chunk):
+def _retrieve_until_stable(
+    patterns, cue, steps, modes, seed, storage, states, zero, dtype, chunk, self_coupling=False
+):
     """Asynchronous sign sweeps in chunks until every trial has had a sweep without a flip."""
     x = np.asarray(cue, np.float32)
     batched = x.ndim == 2
@@ -366,6 +384,7 @@ def _retrieve_until_stable(patterns, cue, steps, modes, seed, storage, states, z
             states=True,
             zero=zero,
             dtype=dtype,
+            self_coupling=self_coupling,
         )
         m, St = r["m"], r["S"]  # (B, k + 1, modes), (B, k, N)
         ms.append(m if c == 0 else m[:, 1:])
@@ -412,6 +431,7 @@ def final_overlaps(
     schedule: str = "sync",
     beta: float = math.inf,
     zero: str = "keep",
+    self_coupling: bool = False,
 ) -> dict:
     """Capacity probe: start *from* each of the first ``trials`` stored patterns and run
     synchronous sign updates until every trial is decided; return the overlaps over time.
@@ -434,7 +454,7 @@ def final_overlaps(
 
     ``storage="bfloat16"``: F and G in bfloat16 (±1 exact), 2 N P bytes each. ``pad_to``: append
     zero columns up to this many (they add nothing to w) so that runs at several loads share one
-    compiled program.
+    compiled program. ``self_coupling=True`` keeps w_ii = P/N (default: w_ii = 0).
     """
     _check_size(neurons, trials)
     if not 0 < load:
@@ -460,7 +480,9 @@ def final_overlaps(
     probes = {"m": Overlaps(modes=trials), "S": Potentials()}
     steps = 0
     while steps < max_steps:
-        net = hopfield_network(pat, S, schedule, beta, zero=zero, fold_beta=glauber)
+        net = hopfield_network(
+            pat, S, schedule, beta, zero=zero, fold_beta=glauber, self_coupling=self_coupling
+        )
         key = jax.random.PRNGKey(seed)
         if glauber or not sync:  # fresh random numbers per chunk (sign sync: deterministic)
             key = jax.random.fold_in(key, steps)
