@@ -41,6 +41,7 @@ from .probes import (  # noqa: E402
 from .record import config_of  # noqa: E402
 from .runs import rerun, save_run  # noqa: E402
 from .solve import Grid, Layout, float64, solve  # noqa: E402
+from .training import train  # noqa: E402
 
 __all__ = [
     # the paper's front end
@@ -72,6 +73,7 @@ __all__ = [
     "solve",
     "run",
     "float64",
+    "train",
     # probes
     "probes",
     "Potentials",
