@@ -213,12 +213,14 @@ def test_a_diverging_run_stops_with_a_config_error(tmp_path):
         ({"callback": 3}, "callback must be a function"),
         ({"optimizer": 0.01}, "optimizer must be an optax GradientTransformation"),
         ({"checkpoint_every": -1.0}, "checkpoint_every must be"),
+        ({"checkpoint": 5}, "checkpoint must be a file path"),
         ({"params": {"n": jnp.arange(3)}}, "params must be float arrays"),
         ({"params": {}}, "at least one array"),
         ({"identity": {"f": object()}}, "identity must be a string or a JSON-able dict"),
         ({"identity": 3}, "identity must be a string or a JSON-able dict"),
         ({"key": 3}, "key must be a JAX PRNG key"),
         ({"loss": lambda p, b, k: p["w"]}, "loss must return a scalar"),
+        ({"loss": lambda p, b, k: (p["b"], {"loss": p["b"]})}, "are the history's own"),
     ],
 )
 def test_bad_arguments_are_config_errors(kw, match):

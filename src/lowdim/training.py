@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -96,7 +97,9 @@ def train(
         ConfigError: bad arguments, a checkpoint of another run or one beyond ``steps``, or a
             non-finite loss (training diverged; the last checkpoint is kept).
     """
-    _check(params, loss, optimizer, steps, batches, checkpoint_every, identity, callback)
+    _check(
+        params, loss, optimizer, steps, batches, checkpoint, checkpoint_every, identity, callback
+    )
     key = jax.random.PRNGKey(0) if key is None else key
     try:
         key_data = np.asarray(
@@ -104,7 +107,7 @@ def train(
         )
     except (AttributeError, TypeError):
         raise ConfigError(f"key must be a JAX PRNG key, got {key!r}") from None
-    params = jax.tree.map(lambda a: jnp.asarray(a), params)
+    params = jax.tree.map(jnp.asarray, params)
     if identity is None:
         identity = {"params": _hash(params), "key": _hash(key_data)}
     elif not isinstance(identity, dict):
@@ -124,6 +127,7 @@ def train(
         meta = {"kind": KIND, "identity": identity, "step": done, "seconds": seconds}
         ckpt.write(checkpoint, meta, arrays)
 
+    saved = start
     with Progress(steps, progress and steps > start, "training", "steps") as bar:
         bar.advance(start)
         t0 = t_last = time.perf_counter()
@@ -152,8 +156,8 @@ def train(
             if checkpoint is not None and checkpoint_every is not None:
                 if now - t_last >= checkpoint_every:
                     save(s + 1)
-                    t_last = now
-    if checkpoint is not None and steps > start:
+                    saved, t_last = s + 1, now
+    if checkpoint is not None and steps > saved:
         save(steps)
     return params, {n: _stack(v) for n, v in history.items()}
 
@@ -179,6 +183,8 @@ def _compiled_step(loss, optimizer, batches, params, state, step, key):
                 "loss must return a scalar or (scalar, dict of arrays); got a value of shape "
                 f"{jnp.shape(value)} and aux {type(aux).__name__}"
             )
+        if {"loss", "seconds"} & set(aux):
+            raise ConfigError("the loss's aux names 'loss' and 'seconds' are the history's own")
         return value, aux
 
     (value, aux), grads = jax.value_and_grad(f, has_aux=True)(params)
@@ -246,7 +252,17 @@ def _resume(path, identity: dict, steps: int, params, state):
     return params, state, history, done, float(meta["seconds"])
 
 
-def _check(params, loss, optimizer, steps, batches, checkpoint_every, identity, callback):
+def _check(
+    params, loss, optimizer, steps, batches, checkpoint, checkpoint_every, identity, callback
+):
+    if checkpoint is not None:
+        if not isinstance(checkpoint, str | os.PathLike):
+            raise ConfigError(f"checkpoint must be a file path, got {checkpoint!r}")
+        if jax.process_count() > 1:
+            raise ConfigError(
+                "training checkpoints are written by a single process; train without a "
+                "checkpoint when using several processes (jax.distributed)"
+            )
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise ConfigError(f"steps must be an integer ≥ 0, got {steps!r}")
     if steps >= 2**31 - 1:
