@@ -1,6 +1,7 @@
 """Context-dependent decision making: task generator, training through the solve, Gaussian
 mixtures over loadings, resampled spiking twins (issue 11)."""
 
+import json
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from scipy import stats
 
 import lowdim
+from lowdim import checkpoint as ckpt
 from lowdim.analysis import mixture as mx
 from lowdim.models import context_dm as cd
 from lowdim.models.tasks import ContextDM, accuracy, decisions
@@ -135,7 +137,8 @@ def test_gradient_through_the_solve_matches_central_differences():
 def test_short_training_lowers_the_loss_on_held_out_trials(tmp_path):
     """30 Adam steps lower the masked MSE on 256 held-out trials: the mean paired decrease is
     more than 5 standard errors of the per-trial differences. Training resumed from a
-    checkpoint (15 steps, then 30) gives the same parameters as 30 steps at once."""
+    checkpoint (15 steps, then 30) gives the same parameters as 30 steps at once, also from a
+    checkpoint written by the former training loop."""
     cfg = cd.TrainConfig(neurons=64, batch=32, lr=3e-2, train_steps=30, task=SHORT)
     held = SHORT.sample(jax.random.PRNGKey(99), 256)
 
@@ -150,10 +153,23 @@ def test_short_training_lowers_the_loss_on_held_out_trials(tmp_path):
     assert res["losses"].shape == (30,) and res["seconds"] > 0
     ck = tmp_path / "train.ckpt"
     cd.train(cd.TrainConfig(**{**cfg.__dict__, "train_steps": 15}), ck)
+    # the same 15 steps as a checkpoint of the former training loop (kind context-dm-training)
+    meta, arrays = ckpt.read(ck)
+    former = {k: v for k, v in arrays.items() if k.startswith(("params/", "opt/"))}
+    former["losses"], former["accuracies"] = (
+        np.asarray(arrays[f"history/{k}"], np.float64) for k in ("loss", "accuracy")
+    )
+    ident = json.dumps({**cfg.to_dict(), "train_steps": None}, sort_keys=True)
+    old_meta = {"kind": "context-dm-training", "config": ident, "step": 15, "seconds": 1.0}
+    ckpt.write(tmp_path / "former.ckpt", old_meta, former)
     again = cd.train(cfg, ck)
+    upgraded = cd.train(cfg, tmp_path / "former.ckpt")
     for k in cd.PARAMS:
         np.testing.assert_array_equal(again["params"][k], res["params"][k])
+        np.testing.assert_array_equal(upgraded["params"][k], res["params"][k])
     np.testing.assert_array_equal(again["losses"], res["losses"])
+    np.testing.assert_array_equal(upgraded["losses"], res["losses"])
+    np.testing.assert_array_equal(upgraded["accuracies"], res["accuracies"])
     with pytest.raises(lowdim.ConfigError, match="another training run"):
         cd.train(cd.TrainConfig(**{**cfg.__dict__, "lr": 0.1}), ck)
     # the saved model round-trips

@@ -43,6 +43,7 @@ from .probes import (  # noqa: E402
 )
 from .runs import rerun, save_run  # noqa: E402
 from .solve import float64, solve  # noqa: E402
+from .training import train  # noqa: E402
 
 __all__ = [
     # the paper's front end
@@ -73,6 +74,7 @@ __all__ = [
     "solve",
     "run",
     "float64",
+    "train",
     # probes
     "probes",
     "Potentials",

@@ -36,6 +36,7 @@ __all__ = [
     "Checkpointer",
     "fingerprint",
     "concat",
+    "leaves",
     "read",
     "write",
     "restore",
@@ -138,7 +139,8 @@ def read(path: str | os.PathLike) -> tuple[dict, dict]:
     return meta, arrays
 
 
-def _leaves(state) -> dict:
+def leaves(state) -> dict:
+    """The leaves of a pytree as NumPy arrays, named by their path (``jax.tree_util.keystr``)."""
     flat, _ = jax.tree_util.tree_flatten_with_path(state)
     return {jax.tree_util.keystr(p): np.asarray(v) for p, v in flat}
 
@@ -182,7 +184,7 @@ class Checkpointer:
         self.identity = identity
 
     def save(self, state, pieces: list[dict], chunks_done: int, wall: float) -> None:
-        arrays = {f"state/{k}": v for k, v in _leaves(state).items()}
+        arrays = {f"state/{k}": v for k, v in leaves(state).items()}
         if pieces:
             arrays.update({f"rec/{k}": v for k, v in concat(pieces).items()})
         meta = dict(self.meta, chunks_done=chunks_done, wall_seconds=wall)

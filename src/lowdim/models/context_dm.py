@@ -43,7 +43,6 @@ import dataclasses
 import functools
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -52,7 +51,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import checkpoint as ckpt
-from ..engine import Progress
 from ..errors import ConfigError
 from ..grid import Grid, Layout
 from ..io import load, save
@@ -61,6 +59,8 @@ from ..nonlinearity import Tanh
 from ..probes import Distance, Projection, Readout
 from ..procedural import TILE_ROWS, loadings_key
 from ..solve import solve
+from ..training import KIND
+from ..training import train as train_driver
 from .tasks import INPUTS, ContextDM, decisions
 
 __all__ = [
@@ -292,6 +292,8 @@ def train(
     """Train the network with Adam on masked MSE; returns ``params``, ``losses`` (one per step),
     ``accuracies`` (training batches), ``seconds`` (training wall time, summed over resumes).
 
+    The driver is :func:`lowdim.train`: step k draws its trials from ``fold_in(k_k, 0)`` and the
+    latent noise from ``fold_in(k_k, 1)``, k_k = ``fold_in(fold_in(PRNGKey(seed), 11), k)``.
     ``checkpoint``: an .npz file written atomically every ``checkpoint_every`` seconds and at the
     end; if it exists and belongs to the same ``cfg`` (``train_steps`` aside), training resumes
     from it — after an interruption, or to train longer — with the same numbers as an
@@ -299,96 +301,70 @@ def train(
     """
 
     cfg.validate()
-    opt = _optimizer(cfg)
-    params = init_params(cfg)
-    state = opt.init(params)
-    losses, accs, start, seconds = [], [], 0, 0.0
-    ident = json.dumps({**cfg.to_dict(), "train_steps": None}, sort_keys=True)
-    if checkpoint is not None and Path(checkpoint).exists():
-        meta, arrays = ckpt.read(checkpoint)
-        if meta.get("kind") != "context-dm-training" or meta.get("config") != ident:
-            raise ConfigError(
-                f"checkpoint {str(checkpoint)!r} belongs to another training run; delete it or "
-                "choose another output folder"
-            )
-        if int(meta["step"]) > cfg.train_steps:
-            raise ConfigError(
-                f"checkpoint {str(checkpoint)!r} is at step {meta['step']}, beyond train_steps = "
-                f"{cfg.train_steps}; ask for at least {meta['step']} steps or delete it"
-            )
-        params = ckpt.restore(params, _sub(arrays, "params/"), checkpoint)
-        state = ckpt.restore(state, _sub(arrays, "opt/"), checkpoint)
-        params, state = jax.tree.map(jnp.asarray, (params, state))
-        losses = list(arrays["losses"])
-        accs = list(arrays["accuracies"])
-        start, seconds = int(meta["step"]), float(meta["seconds"])
     step_cfg = dataclasses.replace(cfg, train_steps=0)  # one compiled step for every length
-
-    def step(params, state, k):
-        return _train_step(params, state, k, step_cfg)
-
-    def save(k):
-        arrays = {f"params/{n}": v for n, v in ckpt._leaves(params).items()}
-        arrays.update({f"opt/{n}": v for n, v in ckpt._leaves(state).items()})
-        arrays["losses"] = np.asarray(losses, np.float64)
-        arrays["accuracies"] = np.asarray(accs, np.float64)
-        meta = {"kind": "context-dm-training", "config": ident, "step": k, "seconds": seconds}
-        ckpt.write(checkpoint, meta, arrays)
-
-    t_last = time.perf_counter()
-    with Progress(
-        cfg.train_steps, progress and cfg.train_steps > start, "training", "steps"
-    ) as bar:
-        bar.advance(start)
-        t0 = time.perf_counter()
-        for k in range(start, cfg.train_steps):
-            params, state, loss, acc = step(params, state, jnp.int32(k))
-            losses.append(float(loss))
-            accs.append(float(acc))
-            bar.advance(1)
-            now = time.perf_counter()
-            if checkpoint is not None and now - t_last > checkpoint_every:
-                seconds += now - t0
-                t0 = now
-                save(k + 1)
-                t_last = now
-        seconds += time.perf_counter() - t0
-    if checkpoint is not None and cfg.train_steps > start:
-        save(cfg.train_steps)
-    if not np.all(np.isfinite(losses)):
-        raise ConfigError("training diverged (non-finite loss); lower --lr")
+    loss, optimizer, batches = _training_functions(step_cfg)
+    ident = json.dumps(step_cfg.to_dict() | {"train_steps": None}, sort_keys=True)
+    identity = {"kind": "context-dm-training", "config": ident}
+    if checkpoint is not None:
+        _upgrade_checkpoint(checkpoint, cfg, identity)
+    params, history = train_driver(
+        init_params(cfg),
+        loss,
+        optimizer,
+        cfg.train_steps,
+        key=jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 11),
+        batches=batches,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+        identity=identity,
+    )
     return {
         "params": jax.tree.map(np.asarray, params),
-        "losses": np.asarray(losses),
-        "accuracies": np.asarray(accs),
-        "seconds": seconds,
+        "losses": history["loss"],
+        "accuracies": np.asarray(history.get("accuracy", np.zeros(0)), np.float64),
+        "seconds": float(history["seconds"][-1]) if len(history["seconds"]) else 0.0,
     }
 
 
-@functools.partial(jax.jit, static_argnames=("cfg",))
-def _train_step(params, state, k, cfg: TrainConfig):
-    """One Adam step on the batch of step ``k`` (trials and noise keyed by k)."""
-    import optax
-
+@functools.lru_cache(maxsize=8)
+def _training_functions(cfg: TrainConfig):
+    """(loss, optimizer, batches) of ``cfg`` for :func:`lowdim.train`, the same objects for
+    equal configs (so the compiled step is reused by resumed and longer runs)."""
     task = cfg.task
-    kk = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(cfg.seed), 11), k)
-    trials = task.sample(jax.random.fold_in(kk, 0), cfg.batch)
-    noise_key = jax.random.fold_in(kk, 1)
 
-    def f(p):
-        z = readout_on_task_grid(p, cfg, trials["u"], noise_key)
+    def batches(step, key):
+        return task.sample(key, cfg.batch)
+
+    def loss(params, trials, key):
+        z = readout_on_task_grid(params, cfg, trials["u"], key)
         err = (z - trials["target"]) ** 2 * trials["mask"]
-        return jnp.sum(err) / jnp.sum(trials["mask"]), z
+        acc = jnp.mean(decisions(z, task) == trials["choice"])
+        return jnp.sum(err) / jnp.sum(trials["mask"]), {"accuracy": acc}
 
-    (loss, z), grads = jax.value_and_grad(f, has_aux=True)(params)
-    updates, state = _optimizer(cfg).update(grads, state, params)
-    params = optax.apply_updates(params, updates)
-    acc = jnp.mean(decisions(z, task) == trials["choice"])
-    return params, state, loss, acc
+    return loss, _optimizer(cfg), batches
 
 
-def _sub(arrays: dict, prefix: str) -> dict:
-    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+def _upgrade_checkpoint(path, cfg: TrainConfig, identity: dict) -> None:
+    """Rewrite a checkpoint of this model's former training loop (kind "context-dm-training":
+    params/, opt/, losses, accuracies) in :func:`lowdim.train`'s format, same numbers."""
+    if not Path(path).exists():
+        return
+    meta, arrays = ckpt.read(path)
+    if meta.get("kind") != "context-dm-training":
+        return
+    if meta.get("config") != identity["config"]:
+        raise ConfigError(
+            f"checkpoint {str(path)!r} belongs to another training run; delete it or choose "
+            "another output folder"
+        )
+    n = int(meta["step"])
+    new = {k: v for k, v in arrays.items() if k.startswith(("params/", "opt/"))}
+    new["history/loss"] = np.asarray(arrays["losses"], np.float64)
+    new["history/accuracy"] = np.asarray(arrays["accuracies"], np.float32)
+    new["history/seconds"] = np.full(n, float(meta["seconds"]))
+    meta = {"kind": KIND, "identity": identity, "step": n, "seconds": float(meta["seconds"])}
+    ckpt.write(path, meta, new)
 
 
 # ----------------------------------------------------------------------------- saving
