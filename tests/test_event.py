@@ -18,6 +18,7 @@ from scipy import stats
 
 import lowdim
 from lowdim.errors import ConfigError
+from lowdim.paper.simulation import program_of
 
 
 def _cfg(**kw):
@@ -46,7 +47,7 @@ def _assert_same_path(a, b):
 def test_same_random_numbers_give_the_same_path():
     # seconds as the noise unit: strong input, ≈ 20 Hz, many spikes to compare
     cfg = _cfg(record_population="all", record_neurons=40)
-    a = lowdim.simulate(cfg)
+    a = lowdim.simulate(cfg, method="dense")
     b = lowdim.simulate(cfg, method="event")
     assert a.spike_time.size > 20
     _assert_same_path(a, b)
@@ -65,7 +66,7 @@ def test_self_term_multi_block_and_repeated_spikes_exact():
     with lowdim.float64():
         conn = lowdim.from_arrays(F, G, 1.0 / (phi.c * 300), dtype=np.float64)
     assert float(np.abs(np.asarray(conn.gamma)).max()) > 0.01  # ≥ 1 potential unit per spike (γ/τ)
-    a = lowdim.simulate(cfg, conn, block=7)
+    a = lowdim.simulate(cfg, conn, block=7, method="dense")
     b = lowdim.simulate(cfg, conn, block=7, method="event")
     counts = np.unique(a.spike_time.values + 1e3 * a.spike_neuron.values, return_counts=True)[1]
     assert counts.max() >= 2  # repeated spikes of one neuron in one step happened
@@ -75,7 +76,7 @@ def test_self_term_multi_block_and_repeated_spikes_exact():
 @pytest.mark.slow
 def test_feedforward_with_step_input_same_path():
     cfg = _cfg(topology="feedforward", input="step", input_level=1.5, step_start=0.05, sigma=0.3)
-    a = lowdim.simulate(cfg)
+    a = lowdim.simulate(cfg, method="dense")
     b = lowdim.simulate(cfg, method="event")
     _assert_same_path(a, b)
 
@@ -91,7 +92,7 @@ def _run_stats(ds, burn):
 
 
 def _dense_engine(cfg, conn):
-    return lowdim.simulate(cfg, conn)
+    return lowdim.simulate(cfg, conn, method="dense")
 
 
 def test_statistically_identical_to_dense_path():
@@ -146,3 +147,45 @@ def test_event_run_resumes_from_its_checkpoint_bitwise(tmp_path):
 def test_event_method_refuses_procedural_loadings_with_a_reason():
     with pytest.raises(ConfigError, match="stored, untiled"):
         lowdim.simulate(_cfg(loadings="procedural"), method="event")
+
+
+def test_auto_runs_the_snn_alone_event_driven_and_everything_else_dense():
+    """One rule (Program._event_pays) for the paper's front end and lowdim.run: the event
+    method where it is exact and cheaper, the dense one otherwise; attrs say which ran."""
+    cfg = _cfg(neurons=400, rank=4, duration=0.02, burn_in=0.0, dtype="float32")
+    auto = lowdim.simulate(cfg)  # the config's method: "auto" by default
+    event = lowdim.simulate(cfg, method="event")
+    assert auto.attrs["method"] == "event" and "method" not in lowdim.config_of(auto)
+    for v in ("h", "m_snn", "rate_snn", "spike_time", "spike_neuron"):
+        np.testing.assert_array_equal(auto[v].values, event[v].values, err_msg=v)
+    assert lowdim.simulate(cfg, method="dense").attrs["method"] == "dense"
+    dense_cases = {
+        "paired": cfg.replace(networks="both"),
+        "membrane noise": cfg.replace(membrane_noise=0.1),
+        "procedural loadings": cfg.replace(loadings="procedural"),
+        # max φ dt = 100 Hz · 2 ms = 0.2 > EVENT_MAX_CANDIDATES: a candidate per 5 neurons
+        "coarse dt": cfg.replace(dt=2e-3, record_dt=2e-3),
+    }
+    for what, c in dense_cases.items():
+        assert program_of(c).method == "dense", what
+    assert program_of(cfg).method == "event"
+
+
+def test_auto_in_run_is_the_same_rule_for_generic_networks():
+    phi = lowdim.Tanh()
+    F = np.random.default_rng(0).standard_normal((300, 3))
+    net = lowdim.Network(300, F=F, G=F, scale=1 / 300, kinds=(lowdim.Poisson(phi),))
+    grid = lowdim.Grid(dt=1e-4, steps=20, record_every=10)
+    rates = {"r": lowdim.PopulationRates()}
+    assert lowdim.run(net, grid, rates).attrs["method"] == "event"
+    # a projection needs every potential: the event method cannot serve it, auto runs dense
+    proj = {"q": lowdim.probes.Projection(F[:, :1])}
+    assert lowdim.run(net, grid, proj).attrs["method"] == "dense"
+
+
+def test_method_in_the_config_is_validated():
+    with pytest.raises(ConfigError, match="unknown method"):
+        lowdim.RunConfig.from_dict({"method": "fast"})
+    with pytest.raises(ConfigError, match="networks = 'snn'"):
+        lowdim.RunConfig.from_dict({"method": "event", "networks": "both"})
+    assert lowdim.RunConfig.from_dict({"method": "dense"}).to_dict()["method"] == "dense"

@@ -68,10 +68,11 @@ def _int_like(dtype):
     return jnp.int64 if jnp.dtype(dtype).itemsize == 8 else jnp.int32
 
 
-def groups(prog):
+def groups(prog, names=None):
     """Group id per neuron (NumPy int32, N), membership (G, masks) and the mask names: neurons
-    that belong to the same populations (of those the description uses) form one group."""
-    names = prog.used_masks()
+    that belong to the same populations (of those the description uses, or ``names``) form one
+    group."""
+    names = prog.used_masks() if names is None else names
     if not names:
         return np.zeros(prog.n, np.int32), np.zeros((1, 0)), names
     mat = np.stack([prog.populations[n] for n in names], axis=1)

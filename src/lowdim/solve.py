@@ -52,7 +52,7 @@ from .dynamics import poisson_counts_thinning, thinning_block
 from .errors import ConfigError
 from .grid import Grid, Layout
 from .network import Drive, MembraneNoise, Network, Noise, Poisson, Rate
-from .probes import check_probes
+from .probes import Distance, NeuronDistance, Projection, check_probes
 from .procedural import TILE_ROWS
 from .views import DenseView
 
@@ -61,6 +61,10 @@ __all__ = ["Grid", "Layout", "Program", "solve", "stream_keys", "float64"]
 #: widest [M, C] for which R = F·[M, C] is a fused multiply-and-reduce (faster than XLA:CPU's
 #: dot for a few columns, docs/design_notes/engine.md); wider ones use the dot
 FUSED_MAX_COLUMNS = 4
+#: ``method="auto"`` runs a Poisson network event-driven when its thinning candidates per step
+#: (max φ · dt of the neurons) are at most this fraction: the event step's O(N max φ dt p) is
+#: then well below the dense step's O(N p) (Program._event_pays)
+EVENT_MAX_CANDIDATES = 0.1
 
 
 def float64():
@@ -189,6 +193,8 @@ class Program:
             self.block_rows, self.blocks, self.n_pad = None, 1, self.n
         self.storage = jnp.dtype(lay.storage or net.dtype)
         self.mesh = sharding.make_mesh(self.devices)
+        if self.method == "auto":
+            self.method = "event" if self._event_pays(probes) else "dense"
         if self.method == "event" and (self.tiled or self.devices > 1):
             raise ConfigError(
                 "the event-driven method reads single rows of F and G: it needs stored, untiled "
@@ -211,8 +217,8 @@ class Program:
     def _method(self, method):
         kinds = self.kinds
         sequential = not self.leaky and kinds[0].schedule != "sync"
-        if method == "auto":
-            return "event" if sequential else "dense"
+        if method == "auto":  # resolved by _event_pays once the layout is known
+            return "event" if sequential else "auto"
         if method not in ("dense", "event"):
             raise ConfigError(f"unknown method {method!r}; choose 'auto', 'dense' or 'event'")
         if method == "dense" and sequential:
@@ -232,6 +238,34 @@ class Program:
                     "membrane noise (SM Sec. VI) is per neuron and step: it needs method='dense'"
                 )
         return method
+
+    def _event_pays(self, probes) -> bool:
+        """The rule of ``method="auto"`` for networks that are not asynchronous binary (those
+        run event-driven only), defined here once (:func:`lowdim.run`, :func:`lowdim.simulate`
+        and ``lowdim simulate --method auto`` resolve through it): the event method where it is
+        exact and cheaper — one kind of Poisson neurons (an SNN alone, not a paired run), no
+        membrane noise, stored untiled loadings on one device, probes it serves (no projection
+        or distance), populations in at most ``event.MAX_GROUPS`` groups, and thinning
+        candidates of at most ``EVENT_MAX_CANDIDATES`` of the neurons per step (max φ · dt); the
+        dense method otherwise."""
+        kind = self.kinds[0]
+        if self.K != 1 or not isinstance(kind, Poisson) or self.membrane:
+            return False
+        if self.tiled or self.devices > 1:
+            return False
+        served = (Projection, Distance, NeuronDistance)
+        if not isinstance(probes, dict) or any(isinstance(q, served) for q in probes.values()):
+            return False
+        if kind.phi.max * self.dt > EVENT_MAX_CANDIDATES:
+            return False
+        names = {self.sources, self.targets} | {e[2].population for e in self.inputs}
+        for q in probes.values():
+            names.update(getattr(q, "populations", ()))
+        try:
+            event.groups(self, sorted(n for n in names if n is not None))
+        except ConfigError:
+            return False
+        return True
 
     def _signature(self, net, probes):
         leaves, treedef = jax.tree_util.tree_flatten(net)

@@ -26,6 +26,7 @@ __all__ = ["RunConfig", "load_config", "TIME_UNITS"]
 TIME_UNITS = ("s", "ms", "tau")
 INPUTS = ("white_noise", "none", "constant", "step")
 NETWORKS = ("both", "snn", "rnn")
+METHODS = ("auto", "dense", "event")
 TOPOLOGIES = ("recurrent", "feedforward")
 DTYPES = ("float32", "float64")
 LOADINGS = ("stored", "procedural")
@@ -65,6 +66,11 @@ class RunConfig:
     membrane_noise: float = 0.0  #: σ̃ of SM Sec. VI, on the "in" neurons of the SNN
     topology: str = "recurrent"  #: "feedforward" keeps only in → rec weights (SM Sec. V)
     networks: str = "both"
+    #: "dense" (every neuron every step), "event" (event-driven: SNN alone only, lowdim.event)
+    #: or "auto": event where it is exact and cheaper (lowdim.solve.Program._event_pays: the
+    #: SNN alone), dense otherwise; the run's attrs["method"] says which ran. Left out of
+    #: :meth:`to_dict` when "auto", so that configs read as before the field existed.
+    method: str = "auto"
     dtype: str = "float32"
     record_neurons: int = 11
     record_population: str = "rec"
@@ -176,6 +182,8 @@ class RunConfig:
         d["load"] = self.alpha
         if math.isinf(d["step_stop"]):
             d["step_stop"] = "inf"
+        if d["method"] == "auto":
+            del d["method"]
         if d["loadings_fingerprint"] == "paper":
             del d["loadings_fingerprint"]  # paper runs' configs read as before the field existed
         return d
@@ -389,6 +397,13 @@ class RunConfig:
     def _check_choices(self):
         _choice(self.noise_time_unit, TIME_UNITS, "noise_time_unit")
         _choice(self.networks, NETWORKS, "networks")
+        _choice(self.method, METHODS, "method")
+        if self.method == "event" and self.networks != "snn":
+            raise ConfigError(
+                f"method = 'event' runs the SNN alone (networks = 'snn'), got networks = "
+                f"{self.networks!r}: the paired run and the distance Δ need the RNN's dense pass; "
+                "use --method auto (or dense), or --networks snn"
+            )
         _choice(self.topology, TOPOLOGIES, "topology")
         _choice(self.dtype, DTYPES, "dtype")
         _choice(self.loadings, LOADINGS, "loadings")

@@ -40,7 +40,7 @@ def paper_dataset(spec, ds: xr.Dataset, block: int | None = None) -> xr.Dataset:
     averages = [v for v in ("rate_rnn_avg", "rate_snn_avg", "distance_avg") if v in ds]
     attrs = {
         "title": "lowdim paired SNN/RNN run"
-        if spec.method == "dense"
+        if ds.attrs.get("method", spec.method) == "dense"
         else "lowdim event-driven SNN run",
         "config": cfg.to_json(),
         "seed": cfg.seed,

@@ -119,7 +119,9 @@ class PaperSpec:
         }
 
 
-def paper_network(cfg, connectivity=None, record_indices=None, method: str = "dense") -> PaperSpec:
+def paper_network(
+    cfg, connectivity=None, record_indices=None, method: str | None = None
+) -> PaperSpec:
     """The description of the paper's run ``cfg`` (a RunConfig or the dict
     :func:`lowdim.config_of` returns; see the module docstring). Every input is checked here,
     once (:func:`~lowdim.paper.preflight.paper_inputs`)."""
@@ -196,7 +198,7 @@ def paper_network(cfg, connectivity=None, record_indices=None, method: str = "de
         grid=grid,
         probes=probes,
         layout=layout,
-        method=method,
+        method=cfg.method,
         rec_idx=np.asarray(rec_idx),
         phi=phi,
         connectivity=connectivity,
@@ -204,10 +206,10 @@ def paper_network(cfg, connectivity=None, record_indices=None, method: str = "de
     )
 
 
-def prepared(cfg, connectivity=None, method: str = "dense"):
+def prepared(cfg, connectivity=None, method: str | None = None):
     """(spec, program, prepared arrays placed on the run's devices) of a paper run: what one
     step reads (F, Gᵀ or blocks, γ, masks), for inspection and tests."""
     spec = paper_network(cfg, connectivity, method=method)
-    prog = Program(spec.net, spec.grid, spec.probes, method=method, layout=spec.layout)
+    prog = Program(spec.net, spec.grid, spec.probes, method=spec.method, layout=spec.layout)
     P = prog.placement(jax.jit(prog.prepare)(spec.net))
     return spec, prog, P

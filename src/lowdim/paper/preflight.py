@@ -19,7 +19,7 @@ import numpy as np
 from ..checkpoint import fingerprint
 from ..connectivity import LowRank
 from ..errors import ConfigError
-from .config import RunConfig
+from .config import METHODS, RunConfig
 
 __all__ = ["paper_inputs", "check_devices", "config_from"]
 
@@ -63,7 +63,7 @@ def _validated(cfg, **changes):
     return cfg.replace(**changes) if changes else cfg.validated()
 
 
-def paper_inputs(cfg, connectivity=None, record_indices=None, method="dense"):
+def paper_inputs(cfg, connectivity=None, record_indices=None, method=None):
     """(config, connectivity, record_indices) of a paper run, every argument checked; the
     config carries the loadings' fingerprint when custom loadings are passed. Raises
     ConfigError, saying what to change."""
@@ -99,13 +99,16 @@ def paper_inputs(cfg, connectivity=None, record_indices=None, method="dense"):
             "simulate(cfg, lowdim.from_arrays(F, G, scale)), or rerun the run's folder, which "
             "holds them (lowdim.rerun(folder) or `lowdim rerun FOLDER`)"
         )
-    if not isinstance(method, str) or method not in ("dense", "event"):
-        raise ConfigError(f"method must be 'dense' or 'event', got {method!r}")
-    if method == "event" and cfg.networks != "snn":
+    if method is not None:
+        if not isinstance(method, str) or method not in METHODS:
+            raise ConfigError(f"method must be one of {list(METHODS)}, got {method!r}")
+        if method != cfg.method:
+            cfg = dataclasses.replace(cfg, method=method)
+    if cfg.method == "event" and cfg.networks != "snn":
         raise ConfigError(
             f"the event-driven method runs the SNN only (networks = 'snn'), got "
             f"{cfg.networks!r}; the paired run and the distance Δ need the RNN's dense pass: use "
-            "method = 'dense'"
+            "method = 'auto' (or 'dense')"
         )
     if record_indices is not None:
         try:

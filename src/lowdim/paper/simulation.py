@@ -41,7 +41,7 @@ def simulate(
     record_indices=None,
     on_chunk=None,
     keep_records: bool = True,
-    method: str = "dense",
+    method: str | None = None,
     block: int | None = None,
     on_plan=None,
 ):
@@ -58,9 +58,12 @@ def simulate(
     under ``spike``) and the index of its first record interval; with ``keep_records=False``
     the records are not kept and the dataset holds only the summary attributes and the
     per-neuron distances. Checkpoints and ``on_plan``: see :func:`lowdim.run`.
-    ``method="event"`` runs an SNN-only config (``networks="snn"``) event-driven
-    (:mod:`lowdim.event`; the same random numbers, so the same spike trains up to
-    floating-point ties); ``block`` is its candidate buffer (any size samples the same law).
+    ``method`` (default: the config's, ``"auto"``): ``"event"`` runs an SNN-only config
+    (``networks="snn"``) event-driven (:mod:`lowdim.event`; the same random numbers, so the same
+    spike trains up to floating-point ties), ``"dense"`` every neuron every step, ``"auto"``
+    the event method where it is exact and cheaper (the SNN alone; the rule of
+    :func:`lowdim.run`, ``Program._event_pays``), dense otherwise; ``attrs["method"]`` says
+    which ran. ``block`` is the event method's candidate buffer (any size samples the same law).
     """
     spec = paper_network(cfg, connectivity, record_indices=record_indices, method=method)
     try:
