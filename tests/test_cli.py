@@ -74,6 +74,21 @@ def test_simulate_from_config_file_with_load(tmp_path):
     assert s["rank"] == 10 and s["noise_time_unit"] == "tau" and s["seed"] == 4
 
 
+def test_simulate_snn_method_auto_runs_the_event_method(tmp_path):
+    """--networks snn with --method auto (the default) runs event-driven; summary.json and
+    run.nc record the method that ran, not "auto"."""
+    out = tmp_path / "ev"
+    r = run(
+        "simulate", "-N", "2000", "-p", "5", "--duration", "0.05", "--burn-in", "0.01",
+        "--networks", "snn", "--method", "auto", "--no-figure", "--out", str(out),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "event"
+    ds = lowdim.load(out / "run.nc")
+    assert ds.attrs["method"] == "event" and "rate_snn_hz" in ds.attrs
+
+
 def test_checkpoint_removed_after_the_run_unless_kept(tmp_path):
     """A finished run removes its checkpoint (also one inside --out, which the output folder
     rule keeps), or keeps it with --keep-checkpoint; summary.json and the last line say which."""
@@ -111,6 +126,8 @@ def test_info():
         (["--config", "/nonexistent/run.toml"], "cannot read config"),
         (["--keep-checkpoint"], "--keep-checkpoint needs --checkpoint"),
         (["--neurons", "1000000000", "--rank", "1000"], "GiB"),
+        (["--method", "fast"], "unknown method"),
+        (["--method", "event"], "--networks snn"),  # the default run is paired
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, words):

@@ -264,6 +264,11 @@ def simulate(
     seed: int = typer.Option(None, help="random seed"),
     sigma: float = typer.Option(None, help="input standard deviation σ (Eq. 9)"),
     networks: str = typer.Option(None, help="both | snn | rnn"),
+    method: str = typer.Option(
+        None,
+        help="auto | dense | event: auto (default) runs --networks snn event-driven (exact, "
+        "O(N max φ dt p) per step), everything else dense; event needs --networks snn",
+    ),
     noise_time_unit: str = typer.Option(
         None, help="time unit of the input Brownian motions: s | ms | tau"
     ),
@@ -315,6 +320,7 @@ def simulate(
         "seed": seed,
         "sigma": sigma,
         "networks": networks,
+        "method": method,
         "noise_time_unit": noise_time_unit,
         "dtype": dtype,
         "loadings": loadings,
