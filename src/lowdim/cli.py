@@ -759,8 +759,14 @@ def bench(
     large: bool = typer.Option(False, help="add N = 4·10⁶"),
     out: Path = typer.Option(None, help="write DIR/bench.json"),
     overwrite: bool = typer.Option(False, help="replace the results already in --out"),
+    repeats: int = typer.Option(
+        3, help="alternated repetitions of every measurement; ratios: median and best"
+    ),
 ):
     """Speed of the engines (SNN event-driven and dense, RNN, paired) next to NumPy and Brian2.
+
+    Exit code 1 (with its reason, also in bench.json's brian2_error) when Brian2 is installed
+    (the bench extra) but gave no measurement.
 
     \b
     Examples:
@@ -768,10 +774,12 @@ def bench(
       lowdim bench --large --out bench-results
     """
     if out is None:
-        bench_mod.main(large=large, out=None)
-        return
-    with _staged(out, overwrite) as tmp:  # the output folder rule (lowdim.io)
-        bench_mod.main(large=large, out=tmp)
+        res = bench_mod.main(large=large, out=None, repeats=repeats)
+    else:
+        with _staged(out, overwrite) as tmp:  # the output folder rule (lowdim.io)
+            res = bench_mod.main(large=large, out=tmp, repeats=repeats)
+    if res["brian2_error"]:
+        raise bench_mod.PeerFailed(res["brian2_error"])
 
 
 _html_report = cli_extra.html_report  # out/index.html (lowdim.report)
@@ -849,7 +857,7 @@ def main(argv: list[str] | None = None) -> None:
     except click_exc.UsageError as e:
         print(f"error: {e.format_message()} (see --help)".replace("\n", " "), file=sys.stderr)
         code = 2
-    except (SweepError, RunDiffers) as e:
+    except (SweepError, RunDiffers, bench_mod.PeerFailed) as e:
         print("error: " + " ".join(str(e).split()), file=sys.stderr)
         code = 1
     except (typer.Abort, KeyboardInterrupt) as e:
