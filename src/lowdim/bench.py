@@ -21,7 +21,14 @@ of τ so that the mean rate is ≈ 2 Hz; float32):
 - largest N each tool finishes within 10 minutes per simulated second: *projected* linearly in N
   from the per-step cost at the largest N it was measured at, capped by memory.
 
-Timings on a shared machine are disturbed by other load: the 1-minute load average is recorded.
+- the SNN alone through the command line's code path (row ``snn_cli``: the config
+  ``lowdim simulate --networks snn`` builds, ``method="auto"``) against the direct event row.
+
+Every variant, peer and floor is measured ``repeats`` times, alternated in one process; each
+ratio is taken within a repetition and reported as the median (and ``*_best``, ``ratios``).
+Brian2 installed but without a measurement is an error (``brian2_error``; :class:`PeerFailed`
+from the command line). Timings on a shared machine are disturbed by other load: the 1-minute
+load average is recorded.
 """
 
 from __future__ import annotations
