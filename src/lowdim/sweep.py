@@ -393,7 +393,7 @@ def _run_local(fn, batch, tasks, n_workers, done, failures):
                 done(ks, out)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        for p in list(getattr(pool, "_processes", {}).values()):
+        for p in list((getattr(pool, "_processes", None) or {}).values()):
             p.terminate()
         raise
     else:
