@@ -62,6 +62,32 @@ def test_tiny_fig2_end_to_end_and_resume(tmp_path):
     assert again["wall_seconds"] < s["wall_seconds"]
 
 
+def test_seeds_of_one_network_batched_give_the_numbers_of_each_seed_alone():
+    """The seeds of a curve point run as one sweep task (one compiled program, loadings given as
+    arrays): Δ, rates equal those of each seed run alone within float32 rounding (the removed
+    self-term of the loadings given as arrays may differ by an ulp from the sampler path's; a
+    few ulps of the accumulated averages, far below a changed spike train's O(1 %))."""
+    import numpy as np
+
+    eps = float(np.finfo(np.float32).eps)
+    prm = fig2._params("small", {**TINY, "duration": 0.04, "burn_in": 0.01, "seeds": 3})
+    pts = [q for q in fig2.build_points(prm) if q["curve"] == "p=4" and q["neurons"] == 100]
+    configs = [q["config"] for q in pts]
+    assert [q["seed"] for q in pts] == [0, 1, 2]
+    assert len({fig2.same_network(c) for c in configs}) == 1  # one task
+    batched = fig2.points(configs)
+    alone = [fig2.point(c) for c in configs]
+    keys = ("distance_rec", "distance_in", "rate_snn_hz", "rate_rnn_hz")
+    for b, a in zip(batched, alone, strict=True):
+        assert b["n_steps"] == a["n_steps"]
+        for k in keys:
+            assert b[k] == pytest.approx(a[k], rel=16 * eps, abs=0), k
+    assert len({b["distance_rec"] for b in batched}) == 3  # the seeds are different runs
+    # points of other shapes or kinds are other tasks
+    groups = {fig2.same_network(q["config"]) for q in fig2.build_points(prm)}
+    assert len(groups) == 2 + 1 + 2 + 4  # p = 4 × 2 α, the cube N, σ̃ × 2 α, 4 ff points
+
+
 def test_bad_scale_and_options_say_what_to_change(tmp_path):
     with pytest.raises(ConfigError, match="choose one of"):
         fig2.run("huge", tmp_path)

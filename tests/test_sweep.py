@@ -36,6 +36,19 @@ def fails_on_three(config: dict) -> dict:
     return {"y": 2 * config["x"]}
 
 
+def squares(configs: list[dict]) -> list[dict]:
+    """A batch of noisy_square points; leaves one marker file per batch in the first's log."""
+    if configs[0].get("log"):
+        Path(configs[0]["log"], f"batch-{uuid.uuid4().hex}").touch()
+    if any(c.get("fail") for c in configs):
+        raise ValueError("this batch fails")
+    return [noisy_square({**c, "log": None}) for c in configs]
+
+
+def parity(config: dict) -> str:
+    return str(config["x"] % 2)
+
+
 def _calls(log: Path) -> int:
     return len(list(log.iterdir()))
 
@@ -75,6 +88,35 @@ def test_failed_points_are_reported_and_the_others_kept(tmp_path):
         run_sweep(fails_on_three, configs, tmp_path, workers=0, progress=False)
     assert "three is not allowed" in str(err.value)
     assert len(SweepStore(tmp_path).keys()) == 4
+
+
+def test_grouped_points_run_as_one_batch_each_stored_with_its_own_key(tmp_path):
+    log = tmp_path / "log"
+    log.mkdir()
+    configs = [{"x": i, "log": str(log)} for i in range(5)]
+    one_by_one = run_sweep(noisy_square, configs, tmp_path / "single", workers=0, progress=False)
+    assert _calls(log) == 5
+    for f in log.iterdir():
+        f.unlink()
+    kw = dict(workers=0, progress=False, batch=squares, group=parity)
+    batched = run_sweep(noisy_square, configs, tmp_path / "batch", **kw)
+    assert batched == one_by_one
+    assert _calls(log) == 2  # x even and x odd: two batches
+    # the same keys as the points run one by one: either store serves the other
+    assert sorted(SweepStore(tmp_path / "batch").keys()) == sorted(
+        point_key(noisy_square, c) for c in configs
+    )
+    # a rerun skips the finished points; a new point of a group runs alone in its batch
+    more = configs + [{"x": 7, "log": str(log)}]
+    again = run_sweep(noisy_square, more, tmp_path / "batch", **kw)
+    assert again[:5] == batched and _calls(log) == 3
+    # a failed batch stores none of its points (they rerun), the other batches are stored
+    bad = [{"x": i, "fail": i == 3} for i in range(4)]
+    with pytest.raises(SweepError, match="2 sweep point"):
+        run_sweep(noisy_square, bad, tmp_path / "fail", **kw)
+    assert len(SweepStore(tmp_path / "fail").keys()) == 2
+    with pytest.raises(ConfigError, match="both batch and group"):
+        run_sweep(noisy_square, configs, tmp_path, batch=squares, progress=False)
 
 
 # --------------------------------------------------------------------------- kill and resume

@@ -242,6 +242,8 @@ def run_sweep(
     label: str = "sweep",
     on_point: Callable[[int, dict], None] | None = None,
     connect_timeout: float = 30.0,
+    batch: Callable[[list[dict]], list[dict]] | None = None,
+    group: Callable[[dict], str] | None = None,
 ) -> list[dict]:
     """Evaluate ``fn(config)`` for each config, resuming from ``store_dir``; return the results.
 
@@ -258,6 +260,11 @@ def run_sweep(
         on_point: called as ``on_point(index, record)`` in this process after each newly
             finished point is stored (index into the unique pending points).
         connect_timeout: seconds to wait for the Dask scheduler.
+        batch, group: run the pending points with equal ``group(config)`` as one task
+            ``batch(configs)`` (importable top-level function returning the results of
+            ``fn`` for those configs, in order; e.g. seeds of one network shape sharing one
+            compiled program). Each point keeps the key of ``fn`` and is stored when its task
+            finishes; an interrupted task reruns its unfinished points. Both or neither.
 
     Returns:
         The results, ``results[i]`` for ``configs[i]``.
@@ -273,6 +280,8 @@ def run_sweep(
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 0
     ):
         raise ConfigError(f"workers must be an integer ≥ 0 (0: in this process), got {workers!r}")
+    if (batch is None) != (group is None):
+        raise ConfigError("run_sweep needs both batch and group, or neither")
     store = SweepStore(store_dir)
     keys = [point_key(name, c, salt) for c in configs]
     results: dict[str, dict] = {}
@@ -298,67 +307,100 @@ def run_sweep(
             on_point(i, rec)
 
     with _Progress(n_unique, len(results), progress and bool(pending), label) as bar:
-        items = list(pending.items())
-        if not items:
+        index = {k: i for i, k in enumerate(pending)}
+        tasks = _tasks(list(pending.items()), group)
+
+        def done(task_keys, out):
+            for k, (res, sec) in zip(task_keys, out, strict=True):
+                finish(index[k], k, res, sec)
+                bar.advance()
+
+        if not tasks:
             pass
         elif scheduler is not None:
-            _run_dask(fn, items, scheduler, finish, failures, bar, connect_timeout)
+            _run_dask(fn, batch, tasks, scheduler, done, failures, connect_timeout)
         elif workers == 0:
-            for i, (k, c) in enumerate(items):
+            for task_keys, cs in tasks:
                 try:
-                    res, sec = _call(fn, c)
+                    out = _call_task(fn, batch, cs)
                 except Exception as e:  # noqa: BLE001 — reported in SweepError
-                    failures[k] = f"{type(e).__name__}: {e}"
+                    failures.update({k: f"{type(e).__name__}: {e}" for k in task_keys})
                     continue
-                finish(i, k, res, sec)
-                bar.advance()
+                done(task_keys, out)
         else:
-            n = max(1, min(workers or _cpus(), len(items)))
-            _run_local(fn, items, n, finish, failures, bar)
+            n = max(1, min(workers or _cpus(), len(tasks)))
+            _run_local(fn, batch, tasks, n, done, failures)
     if failures:
         raise SweepError(failures)
     return [results[k] for k in keys]
 
 
-def _run_local(fn, items, n_workers, finish, failures, bar):
+def _tasks(items, group) -> list[tuple[list[str], list[dict]]]:
+    """(keys, configs) of each task: one point each, or the points of one group (in the order
+    of their first point)."""
+    if group is None:
+        return [([k], [c]) for k, c in items]
+    tasks: dict[str, tuple[list[str], list[dict]]] = {}
+    for k, c in items:
+        ks, cs = tasks.setdefault(group(c), ([], []))
+        ks.append(k)
+        cs.append(c)
+    return list(tasks.values())
+
+
+def _call_task(fn, batch, configs) -> list[tuple[dict, float]]:
+    """Run one task (in a worker): [(result, seconds)] per config; a batch's seconds are its
+    wall time shared evenly by its points."""
+    if batch is None or len(configs) == 1:
+        return [_call(fn, c) for c in configs]
+    t0 = time.perf_counter()
+    out = batch(list(configs))
+    if not isinstance(out, list | tuple) or len(out) != len(configs):
+        raise TypeError(f"sweep batch function must return a list of {len(configs)} results")
+    for res in out:
+        if not isinstance(res, dict):
+            raise TypeError(f"sweep batch function must return dicts, got {type(res).__name__}")
+    sec = (time.perf_counter() - t0) / len(configs)
+    return [(res, sec) for res in out]
+
+
+def _run_local(fn, batch, tasks, n_workers, done, failures):
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    index = {k: i for i, (k, _) in enumerate(items)}
     with _worker_env(single_thread=True):
         pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
     try:
-        futs = {pool.submit(_call, fn, c): k for k, c in items}
+        futs = {pool.submit(_call_task, fn, batch, cs): ks for ks, cs in tasks}
         todo = set(futs)
         while todo:
-            done, todo = wait(todo, return_when=FIRST_COMPLETED)
-            for f in done:
-                k = futs[f]
+            finished, todo = wait(todo, return_when=FIRST_COMPLETED)
+            for f in finished:
+                ks = futs[f]
                 try:
-                    res, sec = f.result()
+                    out = f.result()
                 except BrokenProcessPool:
                     raise SweepError(
                         {
-                            k: "a worker process died (out of memory, killed, or the main "
+                            ks[0]: "a worker process died (out of memory, killed, or the main "
                             "script lacks an `if __name__ == '__main__':` guard, which the "
                             "spawn start method needs); finished points are stored"
                         }
                     ) from None
                 except Exception as e:  # noqa: BLE001
-                    failures[k] = f"{type(e).__name__}: {e}"
+                    failures.update({k: f"{type(e).__name__}: {e}" for k in ks})
                     continue
-                finish(index[k], k, res, sec)
-                bar.advance()
+                done(ks, out)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        for p in list(getattr(pool, "_processes", {}).values()):
+        for p in list((getattr(pool, "_processes", None) or {}).values()):
             p.terminate()
         raise
     else:
         pool.shutdown(wait=True)
 
 
-def _run_dask(fn, items, scheduler, finish, failures, bar, connect_timeout):
+def _run_dask(fn, batch, tasks, scheduler, done, failures, connect_timeout):
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -366,7 +408,6 @@ def _run_dask(fn, items, scheduler, finish, failures, bar, connect_timeout):
             "running a sweep on a Dask scheduler needs dask.distributed: "
             "pip install 'lowdim[cluster]'"
         ) from None
-    index = {k: i for i, (k, _) in enumerate(items)}
     try:
         client = Client(scheduler, timeout=f"{connect_timeout}s")
     except Exception as e:  # noqa: BLE001 — OSError, TimeoutError, ValueError (bad address), …
@@ -375,17 +416,19 @@ def _run_dask(fn, items, scheduler, finish, failures, bar, connect_timeout):
             "(e.g. tcp://host:8786) and that the scheduler is running"
         ) from None
     try:
-        futs = [client.submit(_call, fn, c, key=f"lowdim-point-{k}", pure=False) for k, c in items]
-        keys = {f.key: k for f, (k, _) in zip(futs, items, strict=True)}
+        futs = [
+            client.submit(_call_task, fn, batch, cs, key=f"lowdim-point-{ks[0]}", pure=False)
+            for ks, cs in tasks
+        ]
+        keys = {f.key: ks for f, (ks, _) in zip(futs, tasks, strict=True)}
         for f in as_completed(futs):
-            k = keys[f.key]
+            ks = keys[f.key]
             try:
-                res, sec = f.result()
+                out = f.result()
             except Exception as e:  # noqa: BLE001
-                failures[k] = f"{type(e).__name__}: {e}"
+                failures.update({k: f"{type(e).__name__}: {e}" for k in ks})
                 continue
-            finish(index[k], k, res, sec)
-            bar.advance()
+            done(ks, out)
             f.release()
     finally:
         client.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import sys
@@ -32,7 +33,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..paper import RunConfig
 
-__all__ = ["run", "point", "SCALES", "build_points", "slope_fit"]
+__all__ = ["run", "point", "points", "same_network", "SCALES", "build_points", "slope_fit"]
 
 #: Parameters of each scale. Durations in seconds. ``cube_neurons`` are the N of the
 #: p = round(N^{1/3}) curve. ``membrane_sd`` is the stationary sd √Σ_∞ of the membrane-noise part
@@ -85,8 +86,10 @@ SCALES: dict[str, dict] = {
 #: bump when the meaning or the numerics of a stored point change (invalidates the store);
 #: v2: the engine's products changed summation order (Gᵀ layout), so same-seed runs differ in
 #: the last bits from v1 points; v4: population rates and distances are summed by one reduction
-#: per population for any number of trials (the per-column order of B ≤ 2 is gone)
-STORE_SALT = "fig2-v4"
+#: per population for any number of trials (the per-column order of B ≤ 2 is gone); v5: the
+#: seeds of one shape run on loadings given as arrays (:func:`points`), whose removed self-term
+#: is rounded apart from the sampler path's, so some points differ from v4 in the last bit
+STORE_SALT = "fig2-v5"
 _OPTIONS = {"workers"}
 
 
@@ -118,6 +121,51 @@ def point(config: dict) -> dict:
     res["wall_seconds"] = time.perf_counter() - t0
     res["n_steps"] = cfg.n_steps
     return res
+
+
+def same_network(config: dict) -> str:
+    """The sweep group of a point: its config without the seed. Points that differ only in the
+    seed (the seeds of one curve point) run as one task, :func:`points`."""
+    run = {k: v for k, v in config["run"].items() if k != "seed"}
+    return json.dumps({"kind": config["kind"], "run": run}, sort_keys=True)
+
+
+def points(configs: list[dict]) -> list[dict]:
+    """Several sweep points of one network shape (:func:`same_network`) in one process: the
+    results of :func:`point` within float32 rounding (the removed self-term γ of the loadings
+    given as arrays is rounded apart from the sampler path's: observed ≤ 1 ulp of Δ).
+
+    Each seed draws its own loadings (Eq. 7 from ``seed``) and its own recorded neurons, so the
+    seeds cannot be columns of one network; they run one after another on one compiled program
+    instead: a recurrent point is given its loadings as arrays (:func:`lowdim.paper` of the
+    connectivity module, the numbers the seeded sampler draws), so that the engine's compiled
+    chunk, keyed by shapes, is reused by every seed after the first (at small N the compile is
+    most of a point's time). Each point's ``wall_seconds`` is its own (the first one pays the
+    compile)."""
+    from ..connectivity import paper as paper_connectivity
+    from ..paper import simulate
+
+    out = []
+    for config in configs:
+        cfg = RunConfig.from_dict(config["run"])
+        if config["kind"] != "recurrent" or cfg.loadings != "stored" or cfg.loadings_dtype:
+            out.append(point(config))  # feedforward_check already runs on explicit loadings
+            continue
+        t0 = time.perf_counter()
+        dtype = np.float64 if cfg.dtype == "float64" else np.float32
+        conn = paper_connectivity(cfg.neurons, cfg.p, cfg.phi(), cfg.seed, dtype)
+        ds = simulate(cfg, conn)
+        out.append(
+            {
+                "distance_rec": float(ds.attrs["distance_rec"]),
+                "distance_in": float(ds.attrs["distance_in"]),
+                "rate_snn_hz": float(ds.attrs["rate_snn_hz"]),
+                "rate_rnn_hz": float(ds.attrs["rate_rnn_hz"]),
+                "wall_seconds": time.perf_counter() - t0,
+                "n_steps": cfg.n_steps,
+            }
+        )
+    return out
 
 
 # ----------------------------------------------------------------------------- the points
@@ -305,6 +353,8 @@ def run(
             salt=STORE_SALT,
             label="fig2",
             on_point=on_point,
+            batch=points,
+            group=same_network,
         )
         for i, res in zip(order, results, strict=True):
             pts[i]["result"] = res
