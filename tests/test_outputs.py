@@ -258,3 +258,57 @@ def test_full_disk_ends_in_a_clear_error_with_the_previous_results_intact(tmp_pa
     finally:
         if mounted:
             subprocess.run(["umount", str(disk)], check=False)
+
+
+def _strict(text: str):
+    """json.loads that refuses NaN, Infinity and -Infinity (not JSON)."""
+
+    def refuse(name):
+        raise ValueError(f"{name} in JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_writer_writes_strict_json_with_null_for_nan_and_inf(tmp_path):
+    """atomic_write_json: NaN and ±inf become null at any depth (dicts, lists, tuples, NumPy
+    scalars and arrays), NumPy values plain numbers; finite values are written exactly."""
+    import math
+
+    import numpy as np
+
+    obj = {
+        "nan": float("nan"),
+        "inf": math.inf,
+        "ninf": -math.inf,
+        "np_nan": np.float64("nan"),
+        "np32_inf": np.float32("inf"),
+        "finite": 0.1 + 0.2,
+        "np_int": np.int64(7),
+        "np_bool": np.bool_(True),
+        "nested": {"list": [1.5, float("nan"), (np.float32(2.5), -math.inf)], 3: "int key"},
+        "array": np.array([[1.0, np.nan], [np.inf, -0.0]]),
+        "none": None,
+        "text": "NaN",
+    }
+    path = tmp_path / "s.json"
+    lio.atomic_write_json(path, obj)
+    back = _strict(path.read_text())
+    assert back == {
+        "nan": None,
+        "inf": None,
+        "ninf": None,
+        "np_nan": None,
+        "np32_inf": None,
+        "finite": 0.1 + 0.2,
+        "np_int": 7,
+        "np_bool": True,
+        "nested": {"list": [1.5, None, [2.5, None]], "3": "int key"},
+        "array": [[1.0, None], [None, -0.0]],
+        "none": None,
+        "text": "NaN",
+    }
+    assert math.copysign(1, back["array"][1][1]) == -1  # -0.0 kept
+    # the writer does not change the caller's object
+    assert math.isnan(obj["nan"]) and np.isnan(obj["array"][0, 1])
+    with pytest.raises(ValueError, match="NaN in JSON"):
+        _strict(json.dumps({"x": float("nan")}))  # the strict reader catches what json writes

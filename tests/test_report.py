@@ -120,6 +120,30 @@ def test_page_without_theory_shows_its_numbers_unfolded(tmp_path):
     assert '<details class="all" open>' not in render_report(_folder(tmp_path)).read_text()
 
 
+def test_page_reads_null_values_of_a_summary(tmp_path):
+    """A summary.json written with NaN or inf (null on disk, strict JSON) renders: the null
+    values are listed, a null measurement is not paired with its theory."""
+    from lowdim.io import atomic_write_json
+
+    out = tmp_path / "nulls"
+    out.mkdir()
+    atomic_write_json(
+        out / "summary.json",
+        {
+            "slope": float("nan"),
+            "slope_theory": 0.5,
+            "limit": float("inf"),
+            "ci": [float("nan"), 1.0],
+            "nested": {"var": 0.52, "var_theory": 0.5, "gap": float("-inf")},
+        },
+    )
+    assert json.loads((out / "summary.json").read_text())["slope"] is None
+    page = render_report(out).read_text()
+    for key in ("slope", "slope_theory", "limit", "ci", "nested.var", "nested.gap"):
+        assert f"<td>{key}</td>" in page, key
+    assert ">None</td>" in page and "NaN" not in page
+
+
 def _dom(page, tmp_path):
     """The DOM of ``page`` after its load handlers ran, from headless Chromium."""
     profile = tmp_path / "chromium-profile"

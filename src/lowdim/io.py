@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from .errors import ConfigError
@@ -46,6 +48,7 @@ __all__ = [
     "load",
     "atomic_write_text",
     "atomic_write_json",
+    "json_safe",
     "staged_output",
     "check_output_folder",
     "check_writable_file",
@@ -151,8 +154,30 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
+def json_safe(obj):
+    """``obj`` as plain JSON values, recursively: NaN and ±inf become None (JSON ``null``: the
+    JSON standard has no NaN), NumPy scalars and arrays become Python numbers and lists, tuples
+    become lists and dictionary keys strings. Other values are returned as they are."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def atomic_write_json(path: str | Path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Write ``obj`` as strict JSON (indented, sorted keys), atomically. NaN and ±inf are
+    written as ``null`` and NumPy values as plain numbers and lists (:func:`json_safe`), so that
+    every JSON file lowdim writes (``summary.json``, ``provenance.json``, …) parses with any
+    strict JSON reader; a reader of such a file takes ``null`` for "no finite value"."""
+    text = json.dumps(json_safe(obj), indent=2, sort_keys=True, allow_nan=False)
+    atomic_write_text(path, text + "\n")
 
 
 # ----------------------------------------------------------------------------- checks

@@ -1,7 +1,8 @@
 """Analysis of runs: limit-law theory (Eqs. 5, 10–12, 14), streamed pair correlations (Eq. 4) and
-manifolds (PCA, participation ratio, projection on the loadings)."""
+manifolds (PCA, participation ratio, projection on the loadings), and the statistics of the
+studies' results (intervals, fits: :mod:`lowdim.analysis.stats`)."""
 
-from . import correlations, manifold, theory
+from . import correlations, manifold, stats, theory
 from .correlations import (
     PairCorrelation,
     correlations_of_run,
@@ -16,6 +17,7 @@ __all__ = [
     "theory",
     "correlations",
     "manifold",
+    "stats",
     "PairCorrelation",
     "correlations_of_run",
     "histogram",

@@ -34,13 +34,15 @@ import numpy as np
 import xarray as xr
 
 from ..analysis import mixture as mx
+from ..analysis.stats import bootstrap_ci, interval, wilson
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, save, staged_output
+from ..io import atomic_write_json, save, staged_output
 from ..models import context_dm as cd
 from ..models.tasks import INPUTS, ContextDM, decisions
 from ..plotting import plt, save_panel
 from ..probes import Projection
 from ..solve import Grid, solve
+from ._common import Log, check_scale, write_results
 
 __all__ = ["run", "SCALES", "wilson", "bootstrap_ci", "interval"]
 
@@ -90,47 +92,7 @@ SCALES = {
 }
 
 
-def _phase(progress: bool, msg: str) -> None:
-    if progress:
-        import sys
-
-        print(f"[context-dm] {msg}", file=sys.stderr, flush=True)
-
-
-# ----------------------------------------------------------------------------- statistics
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion k/n (95 % by default)."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = k / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, c - h), min(1.0, c + h))
-
-
-def bootstrap_ci(values: np.ndarray, seed: int = 0, reps: int = 2000) -> tuple[float, float]:
-    """95 % interval of the mean of ``values`` (draws, trials) by a two-level bootstrap
-    (population draws resampled, then trials within each): it carries both the trial-to-trial
-    and the network-to-network variability."""
-    v = np.asarray(values, np.float64)
-    D, B = v.shape
-    rng = np.random.default_rng([seed, 3])
-    d_idx = rng.integers(0, D, (reps, D))
-    t_idx = rng.integers(0, B, (reps, D, B))
-    means = v[d_idx[:, :, None], t_idx].mean(axis=(1, 2))
-    return (float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975)))
-
-
-def interval(outcomes: np.ndarray, seed: int = 0) -> tuple[float, float]:
-    """95 % interval of a fraction of (draws, trials) outcomes: the union of the two-level
-    bootstrap interval (network-to-network and trial-to-trial variability) and the Wilson
-    interval of all outcomes pooled (which stays honest when every outcome is the same, where a
-    bootstrap interval has zero width)."""
-    v = np.asarray(outcomes, bool)
-    b = bootstrap_ci(v, seed)
-    w = wilson(int(v.sum()), v.size)
-    return (min(b[0], w[0]), max(b[1], w[1]))
+_phase = Log("context-dm")
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -521,8 +483,7 @@ def run(
     ``lr``, ``latent_noise`` (training), ``substeps`` (twin grid = dt/substeps),
     ``components`` (force the mixture's number of components instead of choosing it by
     held-out likelihood), ``loadings`` ("stored" or "procedural" for the twins)."""
-    if scale not in SCALES:
-        raise ConfigError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
+    check_scale(scale, SCALES)
     if loadings not in ("stored", "procedural"):
         raise ConfigError(f"loadings must be 'stored' or 'procedural', got {loadings!r}")
     if components is not None and components not in (1, 2, 3):
@@ -743,8 +704,7 @@ def run(
             **slow_summary,
             "seconds": round(time.perf_counter() - t_all, 1),
         }
-        atomic_write_text(tmp / "report.md", _report(summary, table, sel, acc_held, cfg, r, sc))
-        atomic_write_json(tmp / "summary.json", summary)
+        write_results(tmp, summary, _report(summary, table, sel, acc_held, cfg, r, sc))
     return summary
 
 

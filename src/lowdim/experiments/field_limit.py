@@ -31,14 +31,15 @@ import jax
 import numpy as np
 import xarray as xr
 
+from ..analysis.stats import rms_of
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, save, staged_output
+from ..io import json_safe, save, staged_output
 from ..models.field_limit import PaperField, brownian_increments, population_basis
 from ..models.latent import power_law_fit, relative_error
 from ..paper import RunConfig, paper_network
 from ..plotting import plt, save_panel
 from ..probes import Overlaps, Potentials, Projection
-from .ring_attractor import _jsonable
+from ._common import Log, write_results
 
 __all__ = ["run", "SCALES", "PARAMS"]
 
@@ -65,9 +66,7 @@ SCALES = {
 }
 
 
-def _log(progress: bool, msg: str) -> None:
-    if progress:
-        print(f"[field-limit] {msg}", file=sys.stderr, flush=True)
+_log = Log("field-limit")
 
 
 def _cfg(sc, n, p, seed, input_seed):
@@ -138,10 +137,6 @@ def _errors(ds, xi_rec, is_in, sol) -> dict:
     out["u_snn"] = relative_error(ds.h.values, pred)
     out["snn_vs_rnn"] = relative_error(ds.h.values, ds.x.values, pred)
     return out
-
-
-def _rms(rows, p, key, n):
-    return math.sqrt(np.mean([r[key] ** 2 for r in rows if r["p"] == p and r["neurons"] == n]))
 
 
 # ----------------------------------------------------------------------------- figures
@@ -256,13 +251,13 @@ def _fig_error(rows, fits, out):
             f = fits[p][key]
             a.loglog(
                 Ns,
-                [_rms(rows, p, key, n) for n in Ns],
+                [rms_of(rows, key, p=p, neurons=n) for n in Ns],
                 c + m + "-",
                 ms=7,
                 lw=0.8,
                 label=f"{name}: slope {f['slope']:.2f} [{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]",
             )
-        ref = _rms(rows, p, "u_rnn", Ns[0])
+        ref = rms_of(rows, "u_rnn", p=p, neurons=Ns[0])
         a.loglog(Ns, ref * np.sqrt(Ns[0] / Ns), "k:", lw=1, label="∝ 1/√N")
         a.set_xlabel("N")
         a.set_ylabel("relative L2 error against the field")
@@ -380,8 +375,8 @@ def _run(chosen, out, progress):
         save(ds_out, tmp / "field_limit.nc")
         files.append("field_limit.nc")
         big = sc["neurons"][-1]
-        by_p_rnn = {f"p={p}": _rms(rows, p, "u_rnn", big) for p in sc["ranks"]}
-        by_p_snn = {f"p={p}": _rms(rows, p, "u_snn", big) for p in sc["ranks"]}
+        by_p_rnn = {f"p={p}": rms_of(rows, "u_rnn", p=p, neurons=big) for p in sc["ranks"]}
+        by_p_snn = {f"p={p}": rms_of(rows, "u_snn", p=p, neurons=big) for p in sc["ranks"]}
         wall = time.perf_counter() - t_start
         summary = {
             "scale": scale,
@@ -394,7 +389,10 @@ def _run(chosen, out, progress):
             "field_vs_rnn_error_by_p": by_p_rnn,
             "field_vs_snn_error_by_p": by_p_snn,
             "errors_by_n": {
-                f"p={p}": {k: {str(n): _rms(rows, p, k, n) for n in sc["neurons"]} for k in keys}
+                f"p={p}": {
+                    k: {str(n): rms_of(rows, k, p=p, neurons=n) for n in sc["neurons"]}
+                    for k in keys
+                }
                 for p in sc["ranks"]
             },
             "error_slopes": {
@@ -410,13 +408,9 @@ def _run(chosen, out, progress):
             "rows": rows,
             "files": sorted(files + ["report.md", "summary.json", "settings.toml"]),
         }
-        atomic_write_text(tmp / "settings.toml", st.to_toml(chosen))
-        atomic_write_text(tmp / "report.md", _report(sc, full, fits))
-        atomic_write_json(tmp / "summary.json", _jsonable(full))
-    from ..io import final_path  # the folder the results end up in (not a staging folder)
-
-    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
-    return _jsonable(summary)
+        write_results(tmp, full, _report(sc, full, fits), settings=st.to_toml(chosen))
+    _log.done(progress, wall, out)
+    return json_safe(summary)
 
 
 def sc_sd_input(fld: PaperField) -> float:

@@ -21,7 +21,6 @@ noise) as the reference.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -39,10 +38,11 @@ from ..analysis.correlations import (
     split_half_noise,
 )
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, save
+from ..io import save
 from ..models.ring import ring_angles, ring_correlations, ring_rnn_correlations
 from ..paper import RunConfig, simulate
 from ..plotting import save_panel
+from ._common import Log, check_scale, write_results
 
 __all__ = ["run", "SCALES"]
 
@@ -94,9 +94,7 @@ SCALES = {
 
 
 # ----------------------------------------------------------------------------- helpers
-def _log(progress: bool, msg: str) -> None:
-    if progress:
-        print(f"[fig1] {msg}", file=sys.stderr, flush=True)
+_log = Log("fig1")
 
 
 def _cfg(sc: dict, n: int, p: int, seed: int, duration=None) -> RunConfig:
@@ -362,8 +360,7 @@ def _eq12_table() -> dict:
 # ----------------------------------------------------------------------------- run
 def run(scale: str = "small", out: Path | str = "fig1", progress: bool = True, seed: int = 0):
     """Reproduce Fig. 1 at ``scale`` ("small", "paper" or "test") into the folder ``out``."""
-    if scale not in SCALES:
-        raise ConfigError(f"unknown scale {scale!r} for fig1; use --scale small or --scale paper")
+    check_scale(scale, SCALES, "fig1", "use --scale small or --scale paper")
     from ..plotting import plt
 
     sc = SCALES[scale]
@@ -404,11 +401,8 @@ def run(scale: str = "small", out: Path | str = "fig1", progress: bool = True, s
         "eq12": eq12,
         "files": sorted(files + ["fig1a.nc", "fig1b_p2.nc", "fig1b_p4.nc", "fig1c.nc", "fig1e.nc"]),
     }
-    atomic_write_text(out / "report.md", _report(sc, summary))
-    atomic_write_json(out / "summary.json", summary)
-    from ..io import final_path  # the folder the results end up in (not a staging folder)
-
-    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
+    write_results(out, summary, _report(sc, summary))
+    _log.done(progress, wall, out)
     return {k: v for k, v in summary.items() if k not in ("panels", "eq12", "files")}
 
 

@@ -30,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.stats import mean_ci, slope_fit
 from ..errors import ConfigError
 from ..paper import RunConfig
+from ._common import check_scale
 
 __all__ = ["run", "point", "points", "same_network", "SCALES", "build_points", "slope_fit"]
 
@@ -251,55 +253,9 @@ def _cost(pt: dict) -> float:
     return steps * run["neurons"] * (run["rank"] + extra)
 
 
-# ----------------------------------------------------------------------------- statistics
-def _t(df: int) -> float:
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, df)) if df > 0 else float("nan")
-
-
-def mean_ci(values) -> tuple[float, float, float]:
-    """(mean, 95 % CI half-width from Student's t, sd) over seeds."""
-    v = np.asarray(values, dtype=np.float64)
-    m = float(np.mean(v))
-    if v.size < 2:
-        return m, float("nan"), float("nan")
-    sd = float(np.std(v, ddof=1))
-    return m, _t(v.size - 1) * sd / math.sqrt(v.size), sd
-
-
-def slope_fit(alpha, values) -> dict:
-    """OLS of log Δ on log α over all seeds' points; slope with a 95 % t-interval.
-
-    The residuals include seed-to-seed scatter and any curvature, both of which widen the CI.
-    """
-    x = np.log(np.asarray(alpha, dtype=np.float64))
-    y = np.log(np.asarray(values, dtype=np.float64))
-    n = x.size
-    if n < 3 or np.ptp(x) == 0:
-        return {"value": float("nan"), "ci": [float("nan")] * 2, "n": int(n)}
-    X = np.stack([np.ones_like(x), x], axis=1)
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    resid = y - X @ coef
-    s2 = float(resid @ resid) / (n - 2)
-    cov = s2 * np.linalg.inv(X.T @ X)
-    se = math.sqrt(cov[1, 1])
-    h = _t(n - 2) * se
-    b = float(coef[1])
-    return {
-        "value": b,
-        "ci": [b - h, b + h],
-        "stderr": se,
-        "intercept": float(coef[0]),
-        "n": int(n),
-        "alpha_range": [float(np.exp(x.min())), float(np.exp(x.max()))],
-    }
-
-
 # ----------------------------------------------------------------------------- run
 def _params(scale: str, overrides: dict) -> dict:
-    if scale not in SCALES:
-        raise ConfigError(f"unknown scale {scale!r} for fig2; choose one of {sorted(SCALES)}")
+    check_scale(scale, SCALES, "fig2")
     prm = dict(SCALES[scale])
     unknown = sorted(set(overrides) - set(prm) - _OPTIONS)
     if unknown:

@@ -41,10 +41,12 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..analysis.stats import extrapolate
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, save, staged_output
+from ..io import save, staged_output
 from ..models import hopfield as H
 from ..plotting import save_panel
+from ._common import Log, write_results
 
 __all__ = ["run", "SCALES", "SETTING_HELP"]
 
@@ -147,9 +149,7 @@ SCALES: dict[str, dict] = {
 }
 
 
-def _log(progress: bool, msg: str) -> None:
-    if progress:
-        print(f"[hopfield] {msg}", file=sys.stderr, flush=True)
+_log = Log("hopfield")
 
 
 def _cues(patterns, which, fraction, seed):
@@ -678,24 +678,13 @@ def _capacity(sc, seed, progress):
     ns = np.array([r[0] for r in rows], float)
     al = np.array([r[1] for r in rows])
     se = np.array([max(r[2], 1e-4) if np.isfinite(r[2]) else 1e-4 for r in rows])
-    extrap = None
-    ok = np.isfinite(al)
-    if ok.sum() >= 2:
-        X = np.stack([np.ones_like(ns[ok]), ns[ok] ** -0.5], axis=1)
-        W = np.diag(1 / se[ok] ** 2)
-        cov = np.linalg.inv(X.T @ W @ X)
-        coef = cov @ X.T @ W @ al[ok]
-        chi2 = float(np.sum(((al[ok] - X @ coef) / se[ok]) ** 2))
-        dof = int(ok.sum()) - 2
-        scale = max(1.0, chi2 / dof) if dof > 0 else 1.0
-        extrap = {
-            "alpha": float(coef[0]),
-            "stderr": float(math.sqrt(cov[0, 0] * scale)),
-            "slope": float(coef[1]),
-            "chi2": chi2,
-            "dof": dof,
-        }
-        _log(progress, f"capacity N → ∞ (a + b/√N): α_c = {coef[0]:.4f} ± {extrap['stderr']:.4f}")
+    extrap = extrapolate(ns, al, se, exponent=-0.5)
+    if extrap is not None:
+        extrap = {"alpha": extrap.pop("limit"), **extrap}
+        _log(
+            progress,
+            f"capacity N → ∞ (a + b/√N): α_c = {extrap['alpha']:.4f} ± {extrap['stderr']:.4f}",
+        )
     all_loads = sorted({a for n in sc["cap_n"] for a in sc["cap_loads"][n]})
     trials = max(v["trials"] for v in per_n.values())
     fin = np.full((len(ns), len(all_loads), trials), np.nan)
@@ -890,12 +879,10 @@ def run(
             ]
             + ["report.md", "summary.json", "settings.toml"]
         )
-        atomic_write_text(tmp / "settings.toml", st.to_toml(cfg))
-        atomic_write_text(tmp / "report.md", _report(sc, summary, ret, cor, mp, bif, cap))
-        atomic_write_json(tmp / "summary.json", summary)
-    from ..io import final_path  # the folder the results end up in (not a staging folder)
-
-    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
+        write_results(
+            tmp, summary, _report(sc, summary, ret, cor, mp, bif, cap), settings=st.to_toml(cfg)
+        )
+    _log.done(progress, wall, out)
     return summary
 
 

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..analysis.stats import rms_of
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, save, staged_output
+from ..io import json_safe, save, staged_output
 from ..models.latent import (
     gaussian_rank2,
     power_law_fit,
@@ -42,7 +43,7 @@ from ..network import Poisson, Rate
 from ..plotting import plt, save_panel
 from ..probes import Projection
 from ..solve import Grid
-from .ring_attractor import _jsonable
+from ._common import Log, write_results
 
 __all__ = ["run", "SCALES", "PARAMS"]
 
@@ -85,9 +86,7 @@ SCALES = {
 }
 
 
-def _log(progress: bool, msg: str) -> None:
-    if progress:
-        print(f"[latent] {msg}", file=sys.stderr, flush=True)
+_log = Log("latent")
 
 
 class _Pulse:
@@ -203,10 +202,6 @@ def _runs(model, sc, u, ref, seed, progress):
     return rows, examples
 
 
-def _rms(rows, key, n):
-    return math.sqrt(np.mean([r[key] ** 2 for r in rows if r["neurons"] == n]))
-
-
 # ----------------------------------------------------------------------------- figures
 def _phase_panel(ax, model, lim, fps, trajs, title):
     K1, K2, V1, V2 = model.flow(lim, lim, 25)
@@ -307,7 +302,7 @@ def _fig_error(rows, fits, theory, out):
         f = fits[key]
         ax.loglog(
             Ns,
-            [_rms(rows, key, n) for n in Ns],
+            [rms_of(rows, key, neurons=n) for n in Ns],
             c + m,
             ms=8,
             label=f"{name}: RMS over seeds; slope {f['slope']:.2f} "
@@ -432,9 +427,13 @@ def _run(cfg, out, progress):
         summary = {
             "scale": scale,
             "seed": seed,
-            "errors_by_n": {str(n): _rms(rows, "err_rate", n) for n in sc["neurons"]},
-            "errors_by_n_poisson": {str(n): _rms(rows, "err_poisson", n) for n in sc["neurons"]},
-            "spike_term_by_n": {str(n): _rms(rows, "rate_vs_poisson", n) for n in sc["neurons"]},
+            "errors_by_n": {str(n): rms_of(rows, "err_rate", neurons=n) for n in sc["neurons"]},
+            "errors_by_n_poisson": {
+                str(n): rms_of(rows, "err_poisson", neurons=n) for n in sc["neurons"]
+            },
+            "spike_term_by_n": {
+                str(n): rms_of(rows, "rate_vs_poisson", neurons=n) for n in sc["neurons"]
+            },
             "error_slope": fits["err_rate"]["slope"],
             "error_slope_ci": fits["err_rate"]["ci"],
             "error_slope_poisson": fits["err_poisson"]["slope"],
@@ -469,13 +468,9 @@ def _run(cfg, out, progress):
             "settings": st.jsonable(cfg),
         }
         summary["settings"] = full["settings"]
-        atomic_write_text(tmp / "settings.toml", st.to_toml(cfg))
-        atomic_write_text(tmp / "report.md", _report(sc, full))
-        atomic_write_json(tmp / "summary.json", _jsonable(full))
-    from ..io import final_path  # the folder the results end up in (not a staging folder)
-
-    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
-    return _jsonable(summary)
+        write_results(tmp, full, _report(sc, full), settings=st.to_toml(cfg))
+    _log.done(progress, wall, out)
+    return json_safe(summary)
 
 
 def _report(sc, s) -> str:

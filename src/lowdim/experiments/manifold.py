@@ -21,7 +21,6 @@ Scales: ``small`` (default, N = 10³ … 1.6·10⁴, 10 s per run), ``large`` (a
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -31,12 +30,12 @@ import xarray as xr
 
 from ..analysis import manifold as M
 from ..engine import run as run_network
-from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, save, staged_output
+from ..io import save, staged_output
 from ..network import Along, Network, Noise, Rate
 from ..plotting import save_panel
 from ..probes import Potentials
 from ..solve import Grid
+from ._common import Log, check_scale, write_results
 
 __all__ = ["run", "SCALES", "rank_d_network"]
 
@@ -57,9 +56,7 @@ SCALES: dict[str, dict] = {
 }
 
 
-def _log(progress: bool, msg: str) -> None:
-    if progress:
-        print(f"[manifold] {msg}", file=sys.stderr, flush=True)
+_log = Log("manifold")
 
 
 def rank_d_network(
@@ -192,10 +189,7 @@ def run(
     scale: str = "small", out: Path | str = "lecture-manifold", progress: bool = True, seed: int = 0
 ) -> dict:
     """Run the manifold demo at ``scale`` ("small", "large" or "test") into the folder ``out``."""
-    if scale not in SCALES:
-        raise ConfigError(
-            f"unknown scale {scale!r} for the manifold demo; use --scale small or --scale large"
-        )
+    check_scale(scale, SCALES, "the manifold demo", "use --scale small or --scale large")
     from ..plotting import plt
 
     sc = SCALES[scale]
@@ -283,11 +277,8 @@ def run(
             "wall_seconds": wall,
             "files": sorted(files + ["manifold.nc", "report.md", "summary.json"]),
         }
-        atomic_write_text(tmp / "report.md", _report(sc, res, summary))
-        atomic_write_json(tmp / "summary.json", summary)
-    from ..io import final_path  # the folder the results end up in (not a staging folder)
-
-    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
+        write_results(tmp, summary, _report(sc, res, summary))
+    _log.done(progress, wall, out)
     return summary
 
 

@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ..analysis.stats import rms_of
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, save, staged_output
+from ..io import json_safe, save, staged_output
 from ..models.field import (
     CosineKernel,
     Cue,
@@ -57,6 +58,7 @@ from ..nonlinearity import Sigmoid
 from ..plotting import plt, save_panel
 from ..probes import Projection
 from ..solve import Grid
+from ._common import Log, write_results
 
 __all__ = ["run", "SCALES", "PARAMS"]
 
@@ -136,9 +138,7 @@ SCALES = {
 }
 
 
-def _log(progress: bool, msg: str) -> None:
-    if progress:
-        print(f"[ring] {msg}", file=sys.stderr, flush=True)
+_log = Log("ring")
 
 
 def _transfer(P):
@@ -524,7 +524,7 @@ def _fig_convergence(net, fits, conv, out):
             f = fits[key]
             a.loglog(
                 Ns,
-                [_rms(rows, key, n) for n in Ns],
+                [rms_of(rows, key, neurons=n) for n in Ns],
                 c + m,
                 ms=8,
                 label=f"{name} (RMS); slope {f['slope']:.2f} [{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]",
@@ -557,10 +557,6 @@ def _fig_convergence(net, fits, conv, out):
     ax[2].legend(fontsize=7)
     fig.tight_layout()
     return save_panel(fig, out, "ring_convergence")
-
-
-def _rms(rows, key, n):
-    return math.sqrt(np.mean([r[key] ** 2 for r in rows if r["neurons"] == n]))
 
 
 # ----------------------------------------------------------------------------- run
@@ -665,7 +661,9 @@ def _run(cfg, out, progress):
             if any(abs(r["speed"] - ref_speed) < 1e-9 for r in tr_hat["rows"])
             else tr_hat["rows"][len(tr_hat["rows"]) // 2]
         )
-        errors = {key: {str(n): _rms(net["rows"], key, n) for n in sc["net_n"]} for key in keys}
+        errors = {
+            key: {str(n): rms_of(net["rows"], key, neurons=n) for n in sc["net_n"]} for key in keys
+        }
         wall = time.perf_counter() - t_start
         th = net["theory"]
         summary = {
@@ -748,13 +746,9 @@ def _run(cfg, out, progress):
             "settings": st.jsonable(cfg),
         }
         summary["settings"] = full["settings"]
-        atomic_write_text(tmp / "settings.toml", st.to_toml(cfg))
-        atomic_write_text(tmp / "report.md", _report(sc, full))
-        atomic_write_json(tmp / "summary.json", _jsonable(full))
-    from ..io import final_path  # the folder the results end up in (not a staging folder)
-
-    _log(progress, f"done in {wall:.0f} s → {final_path(out)}")
-    return _jsonable(summary)
+        write_results(tmp, full, _report(sc, full), settings=st.to_toml(cfg))
+    _log.done(progress, wall, out)
+    return json_safe(summary)
 
 
 def _resample(h, M):
@@ -775,18 +769,6 @@ def _centred(h):
     pos = np.angle(spec[1]) * -1.0  # spec[1] = Σ h e^{−iz}: its angle is −(position)
     k = np.arange(len(spec))
     return np.fft.irfft(spec * np.exp(1j * k * pos), n=len(h))
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _dataset(pers, fld, tr_hat, tr_cos, tr_net, net, scale, seed) -> xr.Dataset:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError
+from ._common import check_scale
 
 __all__ = ["resolve", "to_toml", "read", "keys", "parse_value", "use_params"]
 
@@ -205,10 +206,7 @@ def resolve(
             f"`lowdim lecture {raw['lecture']} --config FILE` or remove its line lecture = …"
         )
     scale = scale if scale is not None else raw.get("scale", "small")
-    if scale not in module.SCALES:
-        raise ConfigError(
-            f"unknown scale {scale!r} for the {lecture} demo; choose one of {sorted(module.SCALES)}"
-        )
+    check_scale(scale, module.SCALES, f"the {lecture} demo")
     seed = seed if seed is not None else raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be an integer ≥ 0, got {seed!r}")
