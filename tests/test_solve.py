@@ -649,7 +649,8 @@ def test_from_arrays_validates_finite_loadings_by_index():
         lowdim.from_arrays(F, _with(F, (4, 0), np.nan), 0.1)
 
 
-def test_records_written_in_the_step_loop_equal_a_step_by_step_reference():
+@pytest.mark.parametrize("every", [1, 4])
+def test_records_written_in_the_step_loop_equal_a_step_by_step_reference(every):
     """The dense advance writes every record in place inside one loop over the steps; the same
     records accumulated step by step from ``dense_step`` in Python (means over each interval,
     samples at its end, every step, averages after ``start``) agree to float64 rounding, over
@@ -658,7 +659,7 @@ def test_records_written_in_the_step_loop_equal_a_step_by_step_reference():
     from lowdim.views import DenseView
 
     rng = np.random.default_rng(21)
-    B, every, n_rec = 3, 4, 5
+    B, n_rec = 3, 5
     probes = {
         "m": pr.Overlaps(),
         "v": pr.Potentials(np.arange(6)),

@@ -755,6 +755,7 @@ class Program:
                 j = i // spr
                 if spr == 1:
                     recs = write(recs, win, v, j)
+                    win = {name: jnp.zeros_like(w) for name, w in win.items()}
                 else:
                     last = i % spr == spr - 1
                     recs = jax.lax.cond(
