@@ -647,3 +647,65 @@ def test_from_arrays_validates_finite_loadings_by_index():
     F = np.ones((10, 2))
     with pytest.raises(lowdim.ConfigError, match=r"G has a non-finite value \(nan\) at row 4"):
         lowdim.from_arrays(F, _with(F, (4, 0), np.nan), 0.1)
+
+
+@pytest.mark.parametrize("every", [1, 4])
+def test_records_written_in_the_step_loop_equal_a_step_by_step_reference(every):
+    """The dense advance writes every record in place inside one loop over the steps; the same
+    records accumulated step by step from ``dense_step`` in Python (means over each interval,
+    samples at its end, every step, averages after ``start``) agree to float64 rounding, over
+    two chunks started at a nonzero step (records are keyed by the global step)."""
+    from lowdim.solve import Program, stream_keys
+    from lowdim.views import DenseView
+
+    rng = np.random.default_rng(21)
+    B, n_rec = 3, 5
+    probes = {
+        "m": pr.Overlaps(),
+        "v": pr.Potentials(np.arange(6)),
+        "s": pr.Spikes(np.arange(N)),
+        "r": pr.PopulationRates(("all",)),
+        "d": pr.Distance(("all",), mode="average", start=7),
+    }
+    with lowdim.float64():
+        net = _trial_network(rng, B, (Rate(PHI), Poisson(PHI))).replace(
+            populations={"all": range(N)}
+        )
+        grid = Grid(DT, 2 * n_rec * every, every)
+        prog = Program(net, grid, probes, method="dense")
+        keys = stream_keys(jax.random.PRNGKey(3), B)
+        P = prog.prepare(net)
+        state = prog.init_state(P, keys)
+        adv = jax.jit(lambda s, start: prog.advance(s, P, probes, keys, start, n_rec))
+        state1, rec1 = adv(state, jnp.int32(0))
+        state2, rec2 = adv(state1, jnp.int32(n_rec * every))
+        got = {k: np.concatenate([rec1[k], rec2[k]]) for k in rec1}
+
+        def one(v, k):
+            v, view = prog.dense_step(v, k, P, keys)
+            return v, {n: probes[n].output(view) for n in ("m", "s", "r", "d")}
+
+        step = jax.jit(one)
+        sample = jax.jit(
+            lambda v: probes["v"].output(DenseView(prog, P, list(v), None, None, None))
+        )
+        v = state["core"]["v"]
+        want = {"m": [], "v": [], "s": [], "r": []}
+        win, dsum = None, 0.0
+        for k in range(grid.steps):
+            v, vals = step(v, jnp.int32(k))
+            want["s"].append(np.asarray(vals["s"]).astype(np.int8))
+            w = {n: np.asarray(vals[n]) for n in ("m", "r")}
+            win = w if win is None else {n: win[n] + w[n] for n in w}
+            if k >= 7:
+                dsum = dsum + np.asarray(vals["d"])
+            if k % every == every - 1:
+                for n in ("m", "r"):
+                    want[n].append(win[n] / every)
+                want["v"].append(np.asarray(sample(v)))
+                win = None
+    for n in ("m", "v", "r"):
+        np.testing.assert_allclose(got[n], np.stack(want[n]), rtol=1e-12, atol=1e-12, err_msg=n)
+    np.testing.assert_array_equal(got["s"], np.stack(want["s"]))
+    np.testing.assert_allclose(state2["sums"]["d"], dsum, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(state2["core"]["v"][0]), np.asarray(v[0]))

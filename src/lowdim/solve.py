@@ -168,11 +168,6 @@ class Program:
         if len(self.membrane) > 1:
             raise ConfigError("give at most one MembraneNoise term")
         self.along = [e for e in self.inputs if e[0] == "term" and e[3]["kind"] == "along"]
-        #: rows reached by each input along F when its population is a contiguous range
-        self.along_rows = [
-            None if e[2].population is None else self.populations.range_of(e[2].population)
-            for e in self.along
-        ]
         # method
         self.method = self._method(method)
         self.poisson_col = next(
@@ -417,16 +412,15 @@ class Program:
         shape = (self.devices, self.block_rows, self.p)
         return Fb.reshape(shape), Gb.reshape(shape)
 
-    def products(self, A, extra, Cs, P, rows=None):
+    def products(self, A, extra, Cs, P):
         """M = s Gᵀ A and R_b = F·b for every coefficient block b of [M, *extra, *Cs]: one read
         of G (none when A is None) and one of F (a fused multiply-and-reduce for a few columns;
-        for many columns, where the products are compute-bound, one dot per block, and a block
-        in ``Cs`` whose input reaches only the rows ``rows[j] = (a, b)`` multiplies only those).
+        for many columns, where the products are compute-bound, one dot of F with all blocks as
+        columns).
 
         ``extra``: overlaps computed elsewhere (sparse spike sums). Returns (M, list of R_b).
         Low-precision loadings multiply natively with accumulation in the compute dtype."""
         F, G, scale, dt_ = P["F"], P["G"], P["scale"], self.dtype
-        rows = rows or [None] * len(Cs)
         if not self.tiled:  # G is stored transposed, (p, N)
             if A is None:
                 M = None
@@ -445,18 +439,12 @@ class Program:
                 else:
                     R = _contract("np,pq->nq", F, Bm, dt_)
                 return M, _split_columns(R, [c.shape[1] for c in coefs])
-            # compute-bound: one dot per block writes each result contiguously (no column
-            # slices of a wide R), and an input restricted to a row range multiplies only it
-            n_rec = len(coefs) - len(Cs)
-            out = [F @ c for c in coefs[:n_rec]]
-            for c, rr in zip(Cs, rows, strict=True):
-                if rr is None:
-                    out.append(F @ c)
-                else:
-                    a, b = rr
-                    part = jax.lax.slice_in_dim(F, a, b, axis=0) @ c
-                    out.append(jnp.pad(part, ((a, self.n_pad - b), (0, 0))))
-            return M, out
+            # compute-bound: one dot with every block as columns (one read of F; the GEMM runs
+            # at a higher rate for more columns: 32 + 16 columns in one dot take less time than
+            # 16 + 16 + 16 on half the rows in three, benchmarks/README.md); an input restricted
+            # to a row range is masked afterwards
+            Bm = jnp.concatenate(coefs, axis=1)
+            return M, _split_columns(F @ Bm, [c.shape[1] for c in coefs])
         d, nb, rows_, q = self.devices, self.blocks, self.block_rows, A.shape[1]
         A4 = sharding.constrain(A.reshape(d, nb, rows_, q), self.mesh)
 
@@ -630,8 +618,7 @@ class Program:
                 A = jnp.concatenate([A, jnp.zeros_like(A)], axis=1)
         Cs, post, direct = self.input_terms(k, P, keys)
         extra = [sparse[ki] for ki in range(self.K) if ki in sparse]
-        rows = [None if m is None else self.along_rows[j] for j, (m, _) in enumerate(post)]
-        M, blocks = self.products(A, extra, Cs, P, rows)
+        M, blocks = self.products(A, extra, Cs, P)
         # blocks: [F·M (dense kinds, padded)] + [F·m (sparse kinds)] + [F·C (inputs)]
         nd = 0 if A is None else 1
         Rk, Mk = {}, {}
@@ -757,7 +744,11 @@ class Program:
     def advance(self, state, P, probes, keys, start, n_records: int):
         """Advance ``n_records`` record intervals from global step ``start``; returns the new
         state and the records (each probe: (n_records, ...), "steps" probes (n_records · every,
-        ...)). Pure; ``n_records`` is static."""
+        ...)). Pure; ``n_records`` is static.
+
+        One loop over the steps carries the states, the running sums and the records: a record
+        is written in place (``dynamic_update_slice`` into a preallocated buffer) at the end of
+        its interval, so the (N, B) states never cross a per-record loop boundary."""
         if self.method == "event":
             return event.advance(self, state, P, probes, keys, start, n_records)
         spr = self.grid.record_every
@@ -765,9 +756,31 @@ class Program:
         avg = [k for k, p in probes.items() if p.mode == "average"]
         steps = [k for k, p in probes.items() if p.mode == "steps"]
         sample = [k for k, p in probes.items() if p.mode == "sample"]
+        v0 = state["core"]["v"]
+        shapes = self._record_shapes(P, keys, v0, probes)
+        n_steps = n_records * spr
 
-        def inner(carry, k):
-            v, sums, win = carry
+        def buffer(name, length, dtype=None):
+            s = shapes[name]
+            return jnp.zeros((length,) + s.shape, dtype or s.dtype)
+
+        win0 = {name: jnp.zeros(shapes[name].shape, shapes[name].dtype) for name in mean}
+        recs0 = {name: buffer(name, n_records) for name in mean + sample}
+        recs0.update({name: buffer(name, n_steps, probes[name].dtype(self)) for name in steps})
+
+        def write(recs, win, v, j):
+            out = dict(recs)
+            for name in mean:
+                out[name] = jax.lax.dynamic_update_index_in_dim(out[name], win[name] / spr, j, 0)
+            sview = DenseView(self, P, list(v), None, None, None)
+            for name in sample:
+                val = probes[name].output(sview)
+                out[name] = jax.lax.dynamic_update_index_in_dim(out[name], val, j, 0)
+            return out
+
+        def body(carry, i):
+            v, sums, win, recs = carry
+            k = start + i
             v, view = self.dense_step(v, k, P, keys)
             vals = {name: probes[name].output(view) for name in mean + avg + steps}
             win = {name: win[name] + vals[name] for name in mean}
@@ -775,42 +788,44 @@ class Program:
                 name: sums[name] + (k >= probes[name].start).astype(self.dtype) * vals[name]
                 for name in avg
             }
-            return (v, sums, win), {
-                name: vals[name].astype(probes[name].dtype(self)) for name in steps
-            }
+            recs = dict(recs)
+            for name in steps:
+                val = vals[name].astype(probes[name].dtype(self))
+                recs[name] = jax.lax.dynamic_update_index_in_dim(recs[name], val, i, 0)
+            if mean or sample:
+                j = i // spr
+                if spr == 1:
+                    recs = write(recs, win, v, j)
+                    win = {name: jnp.zeros_like(w) for name, w in win.items()}
+                else:
+                    last = i % spr == spr - 1
+                    recs = jax.lax.cond(
+                        last, lambda r, w, v: write(r, w, v, j), lambda r, w, v: r, recs, win, v
+                    )
+                    win = {name: jnp.where(last, jnp.zeros_like(w), w) for name, w in win.items()}
+            return (v, sums, win, recs), None
 
-        def outer(carry, rstart):
-            v, sums = carry
-            zero = {
-                name: jnp.zeros_like(w) for name, w in self._mean_shapes(P, keys, v, probes).items()
-            }
-            ks = rstart + jnp.arange(spr, dtype=jnp.int32)
-            (v, sums, win), per_step = jax.lax.scan(inner, (v, sums, zero), ks)
-            rec = {name: win[name] / spr for name in mean}
-            sview = DenseView(self, P, list(v), None, None, None)
-            for name in sample:
-                rec[name] = probes[name].output(sview)
-            rec.update(per_step)
-            return (v, sums), sharding.replicate(rec, self.mesh)
-
-        starts = start + spr * jnp.arange(n_records, dtype=jnp.int32)
-        (v, sums), recs = jax.lax.scan(outer, (state["core"]["v"], state["sums"]), starts)
-        for name in steps:  # (records, every, ...) → (steps, ...)
-            r = recs[name]
-            recs[name] = r.reshape((r.shape[0] * r.shape[1],) + r.shape[2:])
+        carry = (v0, state["sums"], win0, recs0)
+        ks = jnp.arange(n_steps, dtype=jnp.int32)
+        (v, sums, _, recs), _ = jax.lax.scan(body, carry, ks)
+        recs = sharding.replicate(recs, self.mesh)
         return {"core": {"v": v}, "sums": sums}, recs
 
-    def _mean_shapes(self, P, keys, v, probes):
-        names = [k for k, p in probes.items() if p.mode == "mean"]
+    def _record_shapes(self, P, keys, v, probes):
+        """Shapes of every recorded probe's value: per step ("mean", "steps") or per sample."""
+        names = [k for k, p in probes.items() if p.mode in ("mean", "steps", "sample")]
         if not names:
             return {}
-        shapes = jax.eval_shape(
-            lambda v: {
-                n: probes[n].output(self.dense_step(v, jnp.int32(0), P, keys)[1]) for n in names
-            },
-            v,
-        )
-        return {n: jnp.zeros(s.shape, s.dtype) for n, s in shapes.items()}
+
+        def f(v):
+            step_view = self.dense_step(v, jnp.int32(0), P, keys)[1]
+            sample_view = DenseView(self, P, list(v), None, None, None)
+            return {
+                n: probes[n].output(sample_view if probes[n].mode == "sample" else step_view)
+                for n in names
+            }
+
+        return jax.eval_shape(f, v)
 
     # ------------------------------------------------------------------ outputs
     def averages(self, state) -> dict:
