@@ -260,11 +260,13 @@ def run_sweep(
         on_point: called as ``on_point(index, record)`` in this process after each newly
             finished point is stored (index into the unique pending points).
         connect_timeout: seconds to wait for the Dask scheduler.
-        batch, group: run the pending points with equal ``group(config)`` as one task
-            ``batch(configs)`` (importable top-level function returning the results of
-            ``fn`` for those configs, in order; e.g. seeds of one network shape sharing one
+        batch: importable top-level function ``batch(configs)`` returning the results of
+            ``fn`` for those configs, in order: the pending points with equal
+            ``group(config)`` run as one task (e.g. seeds of one network shape sharing one
             compiled program). Each point keeps the key of ``fn`` and is stored when its task
-            finishes; an interrupted task reruns its unfinished points. Both or neither.
+            finishes; an interrupted task reruns its unfinished points. Give both ``batch``
+            and ``group``, or neither.
+        group: the label of a config's task (see ``batch``).
 
     Returns:
         The results, ``results[i]`` for ``configs[i]``.
