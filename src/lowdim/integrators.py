@@ -115,8 +115,7 @@ def _field(prog, xs, t, k, P):
     if A.shape[1] == 1:  # a lone column is computed as one of two (as in the dense step)
         A = jnp.concatenate([A, jnp.zeros_like(A)], axis=1)
     Cs, post, direct = _drives(prog, P, t, k)
-    rows = [None if m is None else prog.along_rows[j] for j, m in enumerate(post)]
-    M, blocks = prog.products(A, [], Cs, P, rows)
+    M, blocks = prog.products(A, [], Cs, P)  # an input on a row range: masked below
     I = direct
     for j, mask in enumerate(post):
         term = blocks[1 + j] if mask is None else blocks[1 + j] * mask[:, None]
