@@ -19,6 +19,7 @@ import pytest
 
 from lowdim.plotting import plt, savefig
 from lowdim.report import _fmt, git_commit, render_report
+from lowdim.results import Result, to_json
 
 CHROMIUM = next(
     (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
@@ -52,6 +53,19 @@ def _folder(tmp_path):
                 "config": {"neurons": 1000, "rank": 10},
                 "lowdim_version": "9.9.9",
                 "wall_seconds": 12.5,
+                "results": to_json(
+                    [
+                        Result("mean norm", 0.0077573, theory=0.0079269, key="norm_mean"),
+                        Result(
+                            "Var C",
+                            0.52217,
+                            theory=0.5,
+                            interval=(0.51, 0.53),
+                            units="s²",
+                            reference="(Eq. 12)",
+                        ),
+                    ]
+                ),
             }
         )
     )
@@ -66,10 +80,17 @@ def test_report_holds_numbers_theory_figures_config_and_provenance(tmp_path):
     out = _folder(tmp_path)
     page = render_report(out, provenance={"git_commit": "abc123", "wall_seconds": 99.0}).read_text()
     assert "<title>Test figure report</title>" in page
-    # measured next to theory (same stem), also nested
-    row = re.search(r"<tr><td>norm_mean</td><td[^>]*>([^<]*)</td><td>norm_theory</td>", page)
-    assert row and row.group(1) == _fmt(0.0077573)
-    assert re.search(r"<td>nested.var</td><td[^>]*>0.52217</td><td>nested.var_theory</td>", page)
+    # the structured results: measured next to theory, interval and units (no key-name guessing:
+    # nested.var and nested.var_theory stay apart in the folded list of numbers)
+    numbers = page[page.index('<section id="numbers">') : page.index('<section id="figures">')]
+    row = re.search(r"<tr><td>mean norm</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>", numbers)
+    assert row and row.groups() == (_fmt(0.0077573), _fmt(0.0079269))
+    assert re.search(
+        r"<td>Var C</td><td[^>]*>0.52217</td><td[^>]*>0.5 \(Eq. 12\)</td>"
+        r"<td>\[0.51, 0.53\]</td><td>s²</td>",
+        numbers,
+    )
+    assert '<details class="all">' in numbers  # the other numbers folded away
     # report.md tables become HTML tables; raw HTML in it is escaped, not executed
     assert "<td>Var C</td>" in page and "<script>alert(1)</script>" not in page
     for name in ("panel_a.png", "panel_b.png"):
@@ -84,6 +105,8 @@ def test_report_holds_numbers_theory_figures_config_and_provenance(tmp_path):
 def test_paired_run_page_shows_math_units_and_key_numbers_first(tmp_path):
     """A paired run's page: Δ_N^rec as math (MathML) next to the feedforward line, then the key
     numbers with units (a in Hz, c in Hz²), and only then every number, folded away."""
+    import math
+
     import lowdim
     from lowdim.runs import save_run
 
@@ -91,13 +114,21 @@ def test_paired_run_page_shows_math_units_and_key_numbers_first(tmp_path):
     out = tmp_path / "run"
     save_run(ds, out, figure=False)
     summary = json.loads((out / "summary.json").read_text())
+    # the feedforward line of Fig. 2, computed here from the run's own numbers
+    line = math.sqrt(ds.attrs["max_phi"] / (2 * 0.01 * summary["c"])) * math.sqrt(summary["load"])
+    first = summary["results"][0]
+    assert first["key"] == "distance_rec" and first["value"] == summary["distance_rec"]
+    assert first["theory"] == pytest.approx(line, rel=1e-12)
     page = render_report(out).read_text()
     numbers = page[page.index('<section id="numbers">') : page.index('<section id="figures">')]
     delta = '<msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>rec</mtext></msubsup>'
     theory = numbers.index(delta)
     assert "Δ_N^rec" not in page and "feedforward line <math>" in numbers
-    row = re.compile(r"<tr><td>(.*?)</td><td class=\"num\">([^<]*)</td><td>([^<]*)</td></tr>")
-    keys = {m.group(2): (m.group(1), m.group(3)) for m in row.finditer(numbers)}
+    row = re.compile(
+        r"<tr><td>(.*?)</td><td class=\"num\">([^<]*)</td><td class=\"num\">(.*?)</td>"
+        r"<td>([^<]*)</td><td>([^<]*)</td></tr>"
+    )
+    keys = {m.group(2): (m.group(1), m.group(5)) for m in row.finditer(numbers)}
     a_label, a_unit = keys[_fmt(summary["a"])]
     c_label, c_unit = keys[_fmt(summary["c"])]
     assert a_unit == "Hz" and '<mi mathvariant="double-struck">E</mi>' in a_label
@@ -122,7 +153,7 @@ def test_page_without_theory_shows_its_numbers_unfolded(tmp_path):
 
 def test_page_reads_null_values_of_a_summary(tmp_path):
     """A summary.json written with NaN or inf (null on disk, strict JSON) renders: the null
-    values are listed, a null measurement is not paired with its theory."""
+    values are listed."""
     from lowdim.io import atomic_write_json
 
     out = tmp_path / "nulls"

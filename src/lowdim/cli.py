@@ -40,6 +40,7 @@ from .paper import RunConfig, config_table
 from .paper.preflight import config_from
 from .paper.simulation import cost, describe_cost, is_large
 from .paper.simulation import simulate as simulate_paper
+from .results import fmt, from_json
 from .runs import SUMMARY_KEYS, compare, read_run, summary_of, write_run  # noqa: F401
 from .sweep import SweepError, check_scheduler
 
@@ -461,9 +462,27 @@ def reproduce(
     t0 = time.perf_counter()
     with _staged(out, overwrite) as tmp:  # the output folder rule (lowdim.io)
         summary = run(scale=scale, out=tmp, progress=True, **kwargs)
-    console.print_json(json.dumps(summary, default=str))
+    _print_summary(summary)
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     _html_report(out, t0)
+
+
+def _print_summary(summary: dict) -> None:
+    """A study's summary on stdout: its numbers as JSON, then its key numbers (the structured
+    results) as a table — measured, theory, interval, units."""
+    console.print_json(
+        json.dumps({k: v for k, v in summary.items() if k != "results"}, default=str)
+    )
+    rows = from_json(summary.get("results"))
+    if rows:
+        table = Table(title="key numbers")
+        for col in ("quantity", "measured", "theory", "interval", "units"):
+            table.add_column(col, justify="right" if col in ("measured", "theory") else "left")
+        for r in rows:
+            ci = "–" if r.interval is None else f"[{fmt(r.interval[0])}, {fmt(r.interval[1])}]"
+            ref = f" {r.reference}" if r.reference and r.theory is not None else ""
+            table.add_row(r.quantity, fmt(r.value), fmt(r.theory) + ref, ci, r.units)
+        console.print(table)
 
 
 def _staged(out: Path, overwrite: bool):
@@ -612,7 +631,7 @@ def lecture(
         if "config" not in takes:
             scale = scale or "small"
         summary = run(scale=scale, out=tmp, progress=True, **kwargs)
-    console.print_json(json.dumps(summary, default=str))
+    _print_summary(summary)
     console.print(f"wrote {out} in {time.perf_counter() - t0:.1f} s")
     _html_report(out, t0)
 

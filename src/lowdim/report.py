@@ -8,12 +8,10 @@ theory values, the configuration and the provenance of the run.
   with a link to the ``.svg`` beside it when there is one;
 - ``report.md`` (the numbers of a figure or a lecture demo next to their theory values) rendered
   as HTML, tables included;
-- ``summary.json``: a key that contains ``theory`` is put next to the measured value of the same
-  stem (``norm_mean`` ↔ ``norm_theory``); for a paired run of the paper's network, Δ_N^rec is put
-  next to the feedforward line √(max φ/(2τc)) √α (paper Fig. 2), followed by its key numbers
-  with units (N, p, α, a and c, the transfer's Gaussian moments in Hz and Hz², rates, wall
-  time); these come first, every top-level number of the summary is folded away below them
-  (``<details>``). Math is inline MathML, which browsers render without scripts or network;
+- ``summary.json``: its ``results`` list (:mod:`lowdim.results`: quantity, measured value,
+  theory with its reference, interval, units) is the "key numbers" table — every study and
+  ``lowdim simulate`` write one; nothing is inferred from key names. Every top-level number of
+  the summary follows, folded away below the table (``<details>``) when there is one;
 - the configuration: the ``config`` attribute of ``run.nc`` (JSON), or the ``config`` /
   ``parameters`` entry of ``summary.json``, or a ``config.toml`` / ``config.json`` file;
 - the provenance: lowdim version, git commit, JAX backend and devices, wall time, from
@@ -38,6 +36,7 @@ from . import record
 from ._version import __version__
 from .errors import ConfigError
 from .io import atomic_write_text
+from .results import from_json
 
 __all__ = ["render_report", "git_commit"]
 
@@ -125,122 +124,48 @@ def _flatten(obj, prefix: str = "", depth: int = 0) -> list[tuple[str, object]]:
     return rows
 
 
-_STEM_SUFFIXES = ("_measured", "_mean", "_value", "_sim", "_simulated", "_estimate")
-
-
-def _stem(key: str) -> str:
-    for s in _STEM_SUFFIXES:
-        if key.endswith(s):
-            return key[: -len(s)]
-    return key
-
-
-def _theory_pairs(rows: list[tuple[str, object]]) -> tuple[list[tuple], list[tuple]]:
-    """Split rows into (quantity, value, theory key, theory value) pairs and the rest."""
-    theory = {}
-    for k, v in rows:
-        leaf = k.rsplit(".", 1)[-1]
-        if "theory" in leaf and isinstance(v, int | float) and not isinstance(v, bool):
-            stem = k.rsplit(".", 1)[0] + "." if "." in k else ""
-            base = leaf.split("_theory")[0] if "_theory" in leaf else leaf.replace("theory", "")
-            theory.setdefault(stem + base.strip("_"), []).append((k, v))
-    paired, rest, used = [], [], set()
-    for k, v in rows:
-        if k in {t[0] for ts in theory.values() for t in ts}:
-            continue
-        match = theory.get(_stem(k)) if isinstance(v, int | float) else None
-        if match:
-            for tk, tv in match:
-                paired.append((k, v, tk, tv))
-                used.add(tk)
-        else:
-            rest.append((k, v))
-    for ts in theory.values():
-        for tk, tv in ts:
-            if tk not in used:
-                rest.append((tk, tv))
-    return paired, rest
+# notation of result labels written as inline MathML (rendered natively by browsers; no script,
+# works offline): text → MathML, replaced in the escaped label
+_PHI_Z = (
+    '<mo stretchy="false">[</mo><mi>φ</mi><mo stretchy="false">(</mo><mi>z</mi>'
+    '<mo stretchy="false">)</mo><mo stretchy="false">]</mo>'
+)
+_MATH = {
+    "Δ_N^rec": '<math><msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>rec</mtext>'
+    "</msubsup></math>",
+    "Δ_N^in": '<math><msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>in</mtext>'
+    "</msubsup></math>",
+    "√(max φ/(2τc)) √α": '<math><msqrt><mo>max</mo><mi>φ</mi><mo>/</mo><mo stretchy="false">(</mo>'
+    '<mn>2</mn><mi>τ</mi><mi>c</mi><mo stretchy="false">)</mo></msqrt><mo>⁢</mo><msqrt><mi>α</mi>'
+    "</msqrt></math>",
+    "a = E[φ(z)]": f'<math><mi>a</mi><mo>=</mo><mi mathvariant="double-struck">E</mi>{_PHI_Z}</math>',
+    "c = Var[φ(z)]": f"<math><mi>c</mi><mo>=</mo><mi>Var</mi>{_PHI_Z}</math>",
+    "z ~ N(0, 1)": '<math><mi>z</mi><mo>∼</mo><mi mathvariant="script">N</mi><mo stretchy="false">'
+    '(</mo><mn>0</mn><mo>,</mo><mn>1</mn><mo stretchy="false">)</mo></math>',
+    "α = p/N": "<math><mi>α</mi><mo>=</mo><mi>p</mi><mo>/</mo><mi>N</mi></math>",
+}
 
 
 class _Html(str):
     """A table cell that is HTML already (math), written as it is."""
 
 
-# math as inline MathML (rendered natively by browsers; no script, works offline)
-_DELTA_REC = (
-    '<math><msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>rec</mtext></msubsup></math>'
-)
-_DELTA_IN = (
-    '<math><msubsup><mi mathvariant="normal">Δ</mi><mi>N</mi><mtext>in</mtext></msubsup></math>'
-)
-_FF_LINE = (
-    '<math><msqrt><mo>max</mo><mi>φ</mi><mo>/</mo><mo stretchy="false">(</mo><mn>2</mn><mi>τ</mi>'
-    '<mi>c</mi><mo stretchy="false">)</mo></msqrt><mo>⁢</mo><msqrt><mi>α</mi></msqrt></math>'
-)
-_PHI_Z = '<mo stretchy="false">[</mo><mi>φ</mi><mo stretchy="false">(</mo><mi>z</mi><mo stretchy="false">)</mo><mo stretchy="false">]</mo>'
-_Z_LAW = (
-    '<math><mi>z</mi><mo>∼</mo><mi mathvariant="script">N</mi><mo stretchy="false">(</mo>'
-    '<mn>0</mn><mo>,</mo><mn>1</mn><mo stretchy="false">)</mo></math>'
-)
-#: (summary key, label (HTML), unit) of a paired run's key numbers, in this order
-_PAPER_KEYS = (
-    ("neurons", "<math><mi>N</mi></math>, neurons", ""),
-    ("rank", "<math><mi>p</mi></math>, rank (patterns)", ""),
-    ("load", "<math><mi>α</mi><mo>=</mo><mi>p</mi><mo>/</mo><mi>N</mi></math>, load", ""),
-    ("duration", "duration", "s"),
-    ("dt", "time step dt", "s"),
-    (
-        "a",
-        f'<math><mi>a</mi><mo>=</mo><mi mathvariant="double-struck">E</mi>{_PHI_Z}</math>, '
-        f"mean of the transfer φ over {_Z_LAW}",
-        "Hz",
-    ),
-    (
-        "c",
-        f"<math><mi>c</mi><mo>=</mo><mi>Var</mi>{_PHI_Z}</math>, its variance",
-        "Hz²",
-    ),
-    ("distance_in", f"{_DELTA_IN}, time-averaged |h − x| of the in neurons", "1"),
-    ("rate_snn_hz", "SNN mean rate", "Hz"),
-    ("rate_rnn_hz", "RNN mean rate", "Hz"),
-    ("wall_seconds", "wall time", "s"),
-)
+def _with_math(text: str) -> _Html:
+    """``text`` escaped, with the notation of :data:`_MATH` as MathML."""
+    out = _esc(text)
+    for plain, math_ in _MATH.items():
+        out = out.replace(_esc(plain), math_)
+    return _Html(out)
 
 
-def _paper_run_keys(summary: dict) -> list[list]:
-    """The key numbers of a paired run of the paper's network, with units (labels as HTML)."""
-    if not all(k in summary for k in ("neurons", "a", "c", "distance_rec")):
-        return []
-    session = summary.get("session_wall_seconds")
-    resumed = session is not None and session < summary.get("wall_seconds", session)
-    rows = []
-    for key, label, unit in _PAPER_KEYS:
-        if key in summary:
-            label += " in total" if key == "wall_seconds" and resumed else ""
-            rows.append([_Html(label), _fmt(summary[key]), unit])
-    if resumed:  # a run resumed from its checkpoint
-        rows.append([_Html("wall time of this session"), _fmt(session), "s"])
-    return rows
-
-
-def _paper_run_theory(summary: dict, attrs: dict) -> list[tuple]:
-    """Δ_N^rec of a paired run of the paper's network next to the feedforward line of Fig. 2."""
-    try:
-        cfg = json.loads(attrs["config"]) if "config" in attrs else {}
-        tau = float(cfg.get("tau", 0.01))
-        max_phi, c = float(attrs["max_phi"]), float(summary.get("c", attrs.get("c")))
-        load, dist = float(summary["load"]), float(summary["distance_rec"])
-    except (KeyError, TypeError, ValueError):
-        return []
-    line = math.sqrt(max_phi / (2 * tau * c)) * math.sqrt(load)
-    return [
-        (
-            _Html(f"{_DELTA_REC}, time-averaged |h − x| of the rec neurons"),
-            dist,
-            _Html(f"feedforward line {_FF_LINE} (Fig. 2; an O(√α) reference, not an equality)"),
-            line,
-        )
-    ]
+def _result_row(r) -> list:
+    """quantity | measured | theory (with its reference) | interval | units of one result."""
+    theory = _fmt(r.theory) if r.theory is not None else "–"
+    if r.reference and r.theory is not None:
+        theory += f" {r.reference}"
+    ci = "–" if r.interval is None else f"[{_fmt(r.interval[0])}, {_fmt(r.interval[1])}]"
+    value = _fmt(r.value) if r.value is not None else "–"
+    return [_with_math(r.quantity), value, _with_math(theory), ci, r.units]
 
 
 def _provenance(folder: Path, summary: dict, attrs: dict, given: dict | None) -> dict:
@@ -415,11 +340,10 @@ def render_report(
         "</header><main>",
     ]
 
-    # key numbers: measured next to theory, then the top-level scalars of summary.json
-    rows = [(k, v) for k, v in _flatten(summary) if k != "files"]
-    paired, rest = _theory_pairs(rows)
-    paired = _paper_run_theory(summary, attrs) + paired
-    top = [(k, v) for k, v in rest if "." not in k]
+    # key numbers: the study's structured results (lowdim.results), then the top-level scalars
+    rows = [(k, v) for k, v in _flatten(summary) if k not in ("files", "results")]
+    results = from_json(summary.get("results"))
+    top = [(k, v) for k, v in rows if "." not in k]
     parts.append(
         '<nav><a href="#numbers">key numbers</a> · <a href="#figures">figures</a> · '
         + ('<a href="#report">report</a> · ' if report_md else "")
@@ -427,24 +351,21 @@ def render_report(
         '<a href="#provenance">provenance</a> · <a href="#files">files</a></nav>'
     )
     parts.append('<section id="numbers"><h2>Key numbers</h2>')
-    if paired:
+    if results:
         parts.append(
             _table(
-                ["quantity", "measured", "theory", "theory value"],
-                [[k, _fmt(v), tk, _fmt(tv)] for k, v, tk, tv in paired],
-                numeric={1, 3},
+                ["quantity", "measured", "theory", "interval", "units"],
+                [_result_row(r) for r in results],
+                numeric={1, 2},
             )
         )
-    keys = _paper_run_keys(summary)
-    if keys:
-        parts.append(_table(["quantity", "value", "unit"], keys, numeric={1}))
-    if top:  # every top-level number, folded away when the tables above say what matters
-        shown = " open" if not (paired or keys) else ""
+    if top:  # every top-level number, folded away when the table above says what matters
+        shown = " open" if not results else ""
         parts.append(f'<details class="all"{shown}><summary>all {len(top[:_MAX_ROWS])} ')
         parts.append("top-level numbers of summary.json</summary>")
         parts.append(_table(["quantity", "value"], [[k, _fmt(v)] for k, v in top[:_MAX_ROWS]], {1}))
         parts.append("</details>")
-    if not paired and not top:
+    if not results and not top:
         parts.append("<p>No summary.json in this folder.</p>")
     if report_md:
         parts.append(

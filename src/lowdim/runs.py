@@ -19,6 +19,7 @@ kind and library versions the records are bitwise the same (:func:`compare` says
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -30,6 +31,7 @@ from .connectivity import from_arrays
 from .errors import ConfigError
 from .io import atomic_write_json, load, save, staged_output
 from .paper import config_of, simulate
+from .results import Result, to_json
 
 __all__ = ["summary_of", "write_run", "save_run", "read_run", "rerun", "compare", "SUMMARY_KEYS"]
 
@@ -81,6 +83,53 @@ def summary_of(ds) -> dict:
     for k, v in list(out.items()):
         if hasattr(v, "item"):
             out[k] = v.item()
+    out["results"] = to_json(results_of(out, ds.attrs, cfg))
+    return out
+
+
+#: (summary key, quantity, units) of a paired run's key numbers, in this order
+_KEY_NUMBERS = (
+    ("neurons", "N, neurons", ""),
+    ("rank", "p, rank (patterns)", ""),
+    ("load", "α = p/N, load", ""),
+    ("duration", "duration", "s"),
+    ("dt", "time step dt", "s"),
+    ("a", "a = E[φ(z)], mean of the transfer φ over z ~ N(0, 1)", "Hz"),
+    ("c", "c = Var[φ(z)], its variance", "Hz²"),
+    ("distance_in", "Δ_N^in, time-averaged |h − x| of the in neurons", ""),
+    ("rate_snn_hz", "SNN mean rate", "Hz"),
+    ("rate_rnn_hz", "RNN mean rate", "Hz"),
+    ("wall_seconds", "wall time", "s"),
+)
+
+
+def results_of(summary: dict, attrs, cfg: dict) -> list[Result]:
+    """The key numbers of a run of the paper's network: Δ_N^rec next to the feedforward line
+    √(max φ/(2τc)) √α of Fig. 2 (an O(√α) reference, not an equality), then N, p, α, a, c,
+    Δ_N^in, the rates and the wall time with their units."""
+    out = []
+    if "distance_rec" in summary and "max_phi" in attrs:
+        tau, c, load = float(cfg.get("tau", 0.01)), float(summary["c"]), float(summary["load"])
+        line = math.sqrt(float(attrs["max_phi"]) / (2 * tau * c)) * math.sqrt(load)
+        out.append(
+            Result(
+                "Δ_N^rec, time-averaged |h − x| of the rec neurons",
+                summary["distance_rec"],
+                theory=line,
+                key="distance_rec",
+                reference="(feedforward line √(max φ/(2τc)) √α, Fig. 2)",
+            )
+        )
+    session = summary.get("session_wall_seconds")
+    resumed = session is not None and session < summary.get("wall_seconds", session)
+    for key, quantity, units in _KEY_NUMBERS:
+        if summary.get(key) is not None:
+            quantity += " in total" if key == "wall_seconds" and resumed else ""
+            out.append(Result(quantity, summary[key], units=units, key=key))
+    if resumed:  # a run resumed from its checkpoint
+        out.append(
+            Result("wall time of this session", session, units="s", key="session_wall_seconds")
+        )
     return out
 
 

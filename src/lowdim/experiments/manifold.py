@@ -30,12 +30,10 @@ import xarray as xr
 
 from ..analysis import manifold as M
 from ..engine import run as run_network
-from ..io import save, staged_output
 from ..network import Along, Network, Noise, Rate
-from ..plotting import save_panel
 from ..probes import Potentials
 from ..solve import Grid
-from ._common import Log, check_scale, write_results
+from .harness import Result, Study
 
 __all__ = ["run", "SCALES", "rank_d_network"]
 
@@ -56,7 +54,9 @@ SCALES: dict[str, dict] = {
 }
 
 
-_log = Log("manifold")
+STUDY = Study(
+    "manifold", SCALES, what="the manifold demo", choices="use --scale small or --scale large"
+)
 
 
 def rank_d_network(
@@ -116,170 +116,145 @@ def _one(sc, D, N, seed):
     }
 
 
-def _plot_pr(res, sc, plt):
-    fig, ax = plt.subplots(1, 1, figsize=(6, 4))
-    for k, D in enumerate(sc["ranks"]):
-        rows = [r for r in res if r["D"] == D]
-        n = [r["N"] for r in rows]
-        col = f"C{k}"
-        ax.plot(n, [r["pr"] for r in rows], "o-", color=col, label=f"D = {D}: potentials x")
-        ax.plot(
-            n,
-            [r["pr_rates"] for r in rows],
-            "s--",
-            color=col,
-            mfc="none",
-            label=f"D = {D}: rates tanh(x)",
-        )
-        ax.plot(n, [r["expected"] for r in rows], "_", color="k", ms=14)
-        ax.axhline(D, color=col, ls=":", lw=0.8)
-    ax.plot([], [], "_", color="k", ms=14, label="(M2): D − (D+2)(D−1)(1/T_eff + 1/N)")
-    ax.set_xscale("log")
-    ax.set_xlabel("neurons N")
-    ax.set_ylabel("participation ratio (Σλ)²/Σλ²")
-    ax.set_title(f"rank-D networks, {sc['duration']:g} s of noise-driven activity", fontsize=9)
-    ax.legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    return fig
-
-
-def _plot_spectrum(res, sc, plt):
-    big = max(sc["neurons"])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
-    for k, D in enumerate(sc["ranks"]):
-        r = [r for r in res if r["D"] == D and r["N"] == big][0]
-        kk = np.arange(1, len(r["variances"]) + 1)
-        axes[0].semilogy(
-            kk, np.maximum(r["variances"], 1e-12), "o-", color=f"C{k}", label=f"D = {D}"
-        )
-        axes[1].semilogy(
-            kk, np.maximum(r["variances_rates"], 1e-12), "s-", color=f"C{k}", label=f"D = {D}"
-        )
-    axes[0].set_title(f"potentials x, N = {big:,}", fontsize=9)
-    axes[1].set_title(f"rates tanh(x), N = {big:,}", fontsize=9)
-    for ax in axes:
-        ax.set_xlabel("principal component k")
-        ax.set_xticks(range(1, 11))
-    axes[0].set_ylabel("fraction of variance λ_k/Σλ")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def _plot_trajectories(res, sc, plt):
-    big = max(sc["neurons"])
-    fig = plt.figure(figsize=(5.0 * len(sc["ranks"]), 4.2))
-    for k, D in enumerate(sc["ranks"]):
-        r = [r for r in res if r["D"] == D and r["N"] == big][0]
-        ax = fig.add_subplot(1, len(sc["ranks"]), k + 1, projection="3d")
-        M.trajectory_3d(
-            r["scores"],
-            time=r["time"],
-            ax=ax,
-            title=f"D = {D}, N = {big:,}: PR = {r['pr']:.3f}",
-        )
-        lim = np.abs(r["scores"]).max()
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_zlim(-lim, lim)
-    return fig
-
-
 def run(
     scale: str = "small", out: Path | str = "lecture-manifold", progress: bool = True, seed: int = 0
 ) -> dict:
     """Run the manifold demo at ``scale`` ("small", "large" or "test") into the folder ``out``."""
-    check_scale(scale, SCALES, "the manifold demo", "use --scale small or --scale large")
-    from ..plotting import plt
-
-    sc = SCALES[scale]
-    t_all = time.perf_counter()
+    sc = STUDY.settings(scale)
+    labels = [f"rank D = {D}" for D in sc["ranks"]] + ["figures, participation ratios, report"]
     res = []
-    with staged_output(out) as tmp:
-        for k, D in enumerate(sc["ranks"]):
-            _log(progress, f"phase {k + 1}/{len(sc['ranks']) + 1}: rank D = {D}")
-            for N in sc["neurons"]:
-                r = _one(sc, D, N, seed + 1000 * D + N)
-                res.append(r)
-                _log(
-                    progress,
-                    f"D = {D}, N = {N:,}: PR(x) = {r['pr']:.4f} (M2: {r['expected']:.4f}), "
-                    f"PR(tanh x) = {r['pr_rates']:.4f}, T_eff = {r['teff']:.0f} "
-                    f"(simulated in {r['sim_seconds']:.1f} s)",
-                )
-        n_ph = len(sc["ranks"]) + 1
-        _log(progress, f"phase {n_ph}/{n_ph}: figures, participation ratios, report")
-        files = []
-        files += save_panel(_plot_pr(res, sc, plt), tmp, "manifold_pr")
-        files += save_panel(_plot_spectrum(res, sc, plt), tmp, "manifold_spectrum")
-        files += save_panel(_plot_trajectories(res, sc, plt), tmp, "manifold_trajectory")
-        ranks, ns = sc["ranks"], sc["neurons"]
+    with STUDY.session(scale, out, progress, phases=labels) as s:
+        for D, label in zip(sc["ranks"], labels, strict=False):
+            with s.phase(label):
+                for N in sc["neurons"]:
+                    r = _one(sc, D, N, seed + 1000 * D + N)
+                    res.append(r)
+                    s.log(
+                        f"D = {D}, N = {N:,}: PR(x) = {r['pr']:.4f} (M2: {r['expected']:.4f}), "
+                        f"PR(tanh x) = {r['pr_rates']:.4f}, T_eff = {r['teff']:.0f} "
+                        f"(simulated in {r['sim_seconds']:.1f} s)",
+                    )
+        with s.phase(labels[-1]):
+            from ..figures import manifold as figures
 
-        def grid(key):
-            return np.array(
-                [
-                    [next(r[key] for r in res if r["D"] == D and r["N"] == N) for N in ns]
-                    for D in ranks
-                ]
-            )
+            s.figure(figures.participation_ratios(res, sc), "manifold_pr")
+            s.figure(figures.spectrum(res, sc), "manifold_spectrum")
+            s.figure(figures.trajectories(res, sc), "manifold_trajectory")
+            s.dataset(_dataset(res, sc), "manifold.nc")
+            summary = _summary(res, sc, scale, seed, s.elapsed())
+            return s.finish(summary, _results(res, summary), _report(sc, res, summary))
 
-        big = max(ns)
-        traj = {
-            f"scores_D{D}": (
-                ("picture_time", "pc"),
-                next(r["scores"] for r in res if r["D"] == D and r["N"] == big),
-            )
-            for D in ranks
-        }
-        ds = xr.Dataset(
-            {
-                "participation_ratio": (("rank", "neurons"), grid("pr")),
-                "participation_ratio_rates": (("rank", "neurons"), grid("pr_rates")),
-                "expected_participation_ratio": (("rank", "neurons"), grid("expected")),
-                "effective_samples": (("rank", "neurons"), grid("teff")),
-                "variance_in_span": (("rank", "neurons"), grid("in_span")),
-                "max_principal_angle_deg": (("rank", "neurons"), grid("max_angle_deg")),
-                "variance_fraction": (("rank", "neurons", "pc10"), grid("variances")),
-                "variance_fraction_rates": (("rank", "neurons", "pc10"), grid("variances_rates")),
-                **traj,
-            },
-            coords={
-                "rank": ranks,
-                "neurons": ns,
-                "picture_time": next(r["time"] for r in res if r["N"] == big),
-            },
-            attrs={k: v for k, v in sc.items() if isinstance(v, int | float)},
+
+def _grid(res, sc, key):
+    """(rank, neurons) array of one quantity."""
+    return np.array(
+        [
+            [next(r[key] for r in res if r["D"] == D and r["N"] == N) for N in sc["neurons"]]
+            for D in sc["ranks"]
+        ]
+    )
+
+
+def _dataset(res, sc) -> xr.Dataset:
+    ranks, ns, big = sc["ranks"], sc["neurons"], max(sc["neurons"])
+    traj = {
+        f"scores_D{D}": (
+            ("picture_time", "pc"),
+            next(r["scores"] for r in res if r["D"] == D and r["N"] == big),
         )
-        save(ds, tmp / "manifold.nc")
-        wall = time.perf_counter() - t_all
-        pr = {
+        for D in ranks
+    }
+    dims = ("rank", "neurons")
+    return xr.Dataset(
+        {
+            "participation_ratio": (dims, _grid(res, sc, "pr")),
+            "participation_ratio_rates": (dims, _grid(res, sc, "pr_rates")),
+            "expected_participation_ratio": (dims, _grid(res, sc, "expected")),
+            "effective_samples": (dims, _grid(res, sc, "teff")),
+            "variance_in_span": (dims, _grid(res, sc, "in_span")),
+            "max_principal_angle_deg": (dims, _grid(res, sc, "max_angle_deg")),
+            "variance_fraction": ((*dims, "pc10"), _grid(res, sc, "variances")),
+            "variance_fraction_rates": ((*dims, "pc10"), _grid(res, sc, "variances_rates")),
+            **traj,
+        },
+        coords={
+            "rank": ranks,
+            "neurons": ns,
+            "picture_time": next(r["time"] for r in res if r["N"] == big),
+        },
+        attrs={k: v for k, v in sc.items() if isinstance(v, int | float)},
+    )
+
+
+def _summary(res, sc, scale, seed, wall) -> dict:
+    ranks, ns = sc["ranks"], sc["neurons"]
+
+    def by_rank(key):
+        return {
             f"D={D}": {str(N): float(v) for N, v in zip(ns, row, strict=True)}
-            for D, row in zip(ranks, grid("pr"), strict=True)
+            for D, row in zip(ranks, _grid(res, sc, key), strict=True)
         }
-        pr_r = {
-            f"D={D}": {str(N): float(v) for N, v in zip(ns, row, strict=True)}
-            for D, row in zip(ranks, grid("pr_rates"), strict=True)
-        }
-        exp = {
-            f"D={D}": {str(N): float(v) for N, v in zip(ns, row, strict=True)}
-            for D, row in zip(ranks, grid("expected"), strict=True)
-        }
-        summary = {
-            "scale": scale,
-            "seed": seed,
-            "participation_ratio": pr,
-            "participation_ratio_rates": pr_r,
-            "expected_participation_ratio": exp,
-            "max_abs_pr_minus_d": float(max(abs(r["pr"] - r["D"]) for r in res)),
-            "max_abs_pr_minus_expected": float(max(abs(r["pr"] - r["expected"]) for r in res)),
-            "min_variance_in_span": float(min(r["in_span"] for r in res)),
-            "max_principal_angle_deg": float(max(r["max_angle_deg"] for r in res)),
-            "wall_seconds": wall,
-            "files": sorted(files + ["manifold.nc", "report.md", "summary.json"]),
-        }
-        write_results(tmp, summary, _report(sc, res, summary))
-    _log.done(progress, wall, out)
-    return summary
+
+    return {
+        "scale": scale,
+        "seed": seed,
+        "participation_ratio": by_rank("pr"),
+        "participation_ratio_rates": by_rank("pr_rates"),
+        "expected_participation_ratio": by_rank("expected"),
+        "max_abs_pr_minus_d": float(max(abs(r["pr"] - r["D"]) for r in res)),
+        "max_abs_pr_minus_expected": float(max(abs(r["pr"] - r["expected"]) for r in res)),
+        "min_variance_in_span": float(min(r["in_span"] for r in res)),
+        "max_principal_angle_deg": float(max(r["max_angle_deg"] for r in res)),
+        "wall_seconds": wall,
+    }
+
+
+def _results(res, s) -> list[Result]:
+    out = []
+    for r in res:
+        D, N = r["D"], r["N"]
+        at = f"D={D}.{N}"
+        out.append(
+            Result(
+                f"PR(x), D = {D}, N = {N:,}",
+                r["pr"],
+                theory=r["expected"],
+                key=f"participation_ratio.{at}",
+                theory_key=f"expected_participation_ratio.{at}",
+                reference="(M2)",
+            )
+        )
+        out.append(
+            Result(
+                f"PR(tanh x), D = {D}, N = {N:,} (slightly above D)",
+                r["pr_rates"],
+                key=f"participation_ratio_rates.{at}",
+            )
+        )
+    out += [
+        Result("largest abs(PR(x) − D)", s["max_abs_pr_minus_d"], key="max_abs_pr_minus_d"),
+        Result(
+            "largest abs(PR(x) − (M2))",
+            s["max_abs_pr_minus_expected"],
+            theory=0.0,
+            key="max_abs_pr_minus_expected",
+            reference="(M2)",
+        ),
+        Result(
+            "smallest fraction of variance in span ξ",
+            s["min_variance_in_span"],
+            theory=1.0,
+            key="min_variance_in_span",
+        ),
+        Result(
+            "largest principal angle span ξ vs top-D PCs",
+            s["max_principal_angle_deg"],
+            theory=0.0,
+            units="deg",
+            key="max_principal_angle_deg",
+        ),
+    ]
+    return out
 
 
 def _report(sc, res, s):
@@ -295,6 +270,12 @@ def _report(sc, res, s):
         "with T_eff = T/τ_c measured from the latent variables κ̂ (`lowdim.analysis.manifold`).",
         "",
         f"Wall time {s['wall_seconds']:.0f} s on this machine.",
+        "",
+        "## Key numbers",
+        "",
+        "{results}",
+        "",
+        "Per run:",
         "",
         "| D | N | PR(x) | theory (M2) | D | PR(tanh x) | T_eff | variance in span ξ | max "
         "angle span ξ vs top-D PCs (deg) | λ_{D+1}/Σλ (x) | simulated in (s) |",
