@@ -12,8 +12,7 @@ time per trial at B = 1 ÷ time per trial at B, from the best and from the media
 import argparse
 import statistics
 
-import lowdim
-from lowdim.bench import _batch_run
+from lowdim.bench import _batch_run, base_config
 
 
 def main() -> None:
@@ -26,17 +25,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.trials < 2 or args.repeats < 1 or args.steps < 10 or args.steps % 10:
         ap.error("--trials must be ≥ 2, --repeats ≥ 1, --steps a multiple of 10 (≥ 10)")
-    cfg = lowdim.RunConfig(
-        neurons=args.neurons,
-        rank=args.rank,
-        duration=args.steps * 1e-4,
-        dt=1e-4,
-        record_dt=1e-3,  # as in lowdim bench
-        noise_time_unit="tau",
-        dtype="float32",
-        burn_in=0.0,
-        record_neurons=11,
-    )
+    cfg = base_config(args.rank, neurons=args.neurons, duration=args.steps * 1e-4)
     sizes = (1, args.trials)
     for b in sizes:  # compile and warm up
         _batch_run(cfg, b)

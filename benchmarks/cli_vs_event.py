@@ -13,20 +13,9 @@ import jax
 
 from lowdim import bench
 from lowdim import connectivity as conn_mod
-from lowdim.paper import RunConfig
 
 n, p = int(os.environ.get("N", "1000000")), 100
-base = RunConfig(
-    rank=p,
-    dt=1e-4,
-    noise_time_unit="tau",
-    dtype="float32",
-    burn_in=0.0,
-    record_dt=1e-3,
-    record_neurons=11,
-    neurons=n,
-    duration=0.1,
-)
+base = bench.base_config(p, neurons=n, duration=0.1)
 conn = conn_mod.paper(n, p, base.phi(), base.seed, jax.numpy.float32)
 bench._CompileTimer.install()
 for rep in range(int(os.environ.get("REPEATS", "2"))):

@@ -33,8 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import lowdim
-from lowdim.bench import _batch_run, copy_bandwidth
+from lowdim.bench import _batch_run, base_config, copy_bandwidth
 from lowdim.network import Poisson
 from lowdim.paper import paper_network
 from lowdim.solve import Program
@@ -109,17 +108,7 @@ def main() -> None:
     if args.trials < 2 or args.repeats < 1 or args.steps < 10 or args.steps % 10:
         ap.error("--trials must be ≥ 2, --repeats ≥ 1, --steps a multiple of 10 (≥ 10)")
     n, p, bt = args.neurons, args.rank, args.trials
-    cfg = lowdim.RunConfig(
-        neurons=n,
-        rank=p,
-        duration=args.steps * 1e-4,
-        dt=1e-4,
-        record_dt=1e-3,  # as in lowdim bench
-        noise_time_unit="tau",
-        dtype="float32",
-        burn_in=0.0,
-        record_neurons=11,
-    )
+    cfg = base_config(p, neurons=n, duration=args.steps * 1e-4)  # as in lowdim bench
     sizes = (1, bt)
     shape = {b: columns(cfg, b) for b in sizes}
 

@@ -53,10 +53,26 @@ from .paper import RunConfig, paper_network, simulate
 from .paper.preflight import config_from
 from .record import provenance
 
-__all__ = ["main", "copy_bandwidth"]
+__all__ = ["main", "copy_bandwidth", "base_config"]
 
 PEERS = pathlib.Path(__file__).resolve().parent / "peers"  # shipped with the package
 LIMIT_S = 600.0  # "finishes within 10 minutes" (per simulated second)
+
+
+def base_config(p: int = 100, **changes) -> RunConfig:
+    """The paper's network as every benchmark row runs it: rank ``p``, dt = 0.1 ms, noise in
+    units of τ, float32, no burn-in, records every ms of 11 neurons (``changes``: other fields,
+    e.g. ``neurons`` and ``duration``)."""
+    return RunConfig(
+        rank=p,
+        dt=1e-4,
+        noise_time_unit="tau",
+        dtype="float32",
+        burn_in=0.0,
+        record_dt=1e-3,
+        record_neurons=11,
+        **changes,
+    )
 
 
 def copy_bandwidth(nbytes: int = 400 * 2**20, repeats: int = 5) -> float:
@@ -302,15 +318,7 @@ def main(
         brian2_note = None
     rows: list[dict] = []
     floors: list[dict] = []
-    base = RunConfig(
-        rank=p,
-        dt=1e-4,
-        noise_time_unit="tau",
-        dtype="float32",
-        burn_in=0.0,
-        record_dt=1e-3,
-        record_neurons=11,
-    )
+    base = base_config(p)
     bcfg = base.replace(neurons=n_batch, duration=0.01 if quick else 0.03)
     for trials in (1, 16):
         _batch_run(bcfg, trials)  # compile and warm up outside the timed runs
