@@ -7,6 +7,7 @@ and no partial output.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import os
@@ -28,6 +29,8 @@ from ._version import __version__
 from .checkpoint import check_path
 from .cli_extra import console
 from .errors import ConfigError
+from .experiments import settings as st
+from .experiments.times import RUN_TIMES
 from .io import (
     RESUMABLE,
     Terminated,
@@ -408,7 +411,6 @@ def info():
 
 def _reproduce_times() -> str:
     """The epilog of `lowdim reproduce --help`: the run time of each figure's scales."""
-    from .experiments.times import RUN_TIMES
 
     lines = ["\b", "Run times on 2 CPU cores:"]
     for fig in ("fig1", "fig2"):
@@ -614,7 +616,6 @@ def lecture(
     run = module.run
     kwargs = _lecture_options(list(ctx.args), module, name)
     settings = kwargs.pop("settings", None)
-    import inspect
 
     takes = inspect.signature(run).parameters
     if "config" in takes:
@@ -639,12 +640,10 @@ def lecture(
 def _lecture_options(args: list[str], module, name: str) -> dict:
     """The options after ``lowdim lecture NAME``: those of its ``run`` (e.g. --train-steps)
     and its settings (keys of SCALES / PARAMS, returned under "settings")."""
-    import inspect
 
     run = module.run
     if "config" not in inspect.signature(run).parameters:
         return _extra_options(args, run, f"lecture {name}")
-    from .experiments import settings as st
 
     known = st.keys(module)
     flags = {f"--{k.replace('_', '-')}": k for k in known}
@@ -680,8 +679,6 @@ def _lecture_options(args: list[str], module, name: str) -> dict:
 
 def _without(run, names):
     """``run`` with a signature that leaves out ``names`` (for the options check)."""
-    import functools
-    import inspect
 
     sig = inspect.signature(run)
 
@@ -696,7 +693,6 @@ def _without(run, names):
 
 
 def _lecture_times_table(have) -> str:
-    from .experiments.times import RUN_TIMES
 
     lines = ["Run times on 2 CPU cores (per scale):"]
     for n in have:
@@ -707,10 +703,6 @@ def _lecture_times_table(have) -> str:
 
 def _lecture_help(name: str, module) -> str:
     """`lowdim lecture NAME --help`: what NAME does, its scales with run times, its options."""
-    import inspect
-    import typing
-
-    from .experiments.times import RUN_TIMES
 
     doc = (module.__doc__ or "").strip().split("\n\n")[0]
     L = [f"Usage: lowdim lecture {name} [OPTIONS]", "", doc, ""]
@@ -729,8 +721,6 @@ def _lecture_help(name: str, module) -> str:
     run = module.run
     params = inspect.signature(run).parameters
     if "config" in params:
-        from .experiments import settings as st
-
         L.append("  --config FILE.toml   settings from a file ([model] and [run] tables of the")
         L.append("                       keys below; a run's OUT/settings.toml reruns it)")
         base = st.keys(module, "small")
