@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from .. import checkpoint
 from ..analysis import mixture as mx
 from ..analysis.stats import endpoint_log_slope, interval, wilson
 from ..engine import Progress
@@ -200,11 +201,9 @@ def _slow_points(params, cfg, axis, span, n_init=41):
 
 def _twin_job(store: Path, ident: str, mix, cfg, u, N, d, seed, substeps, loadings):
     """One population draw at N (cached in ``store``: a rerun skips finished networks)."""
-    from ..checkpoint import read, write
-
     path = store / f"N{N}-d{d}.npz"
     if path.exists():
-        meta, arrays = read(path)
+        meta, arrays = checkpoint.read(path)
         if meta.get("identity") == ident:
             return arrays, meta["seconds"], True
     t0 = time.perf_counter()
@@ -212,7 +211,7 @@ def _twin_job(store: Path, ident: str, mix, cfg, u, N, d, seed, substeps, loadin
         mix, cfg, u, N, cd.twin_seed(seed, N, d), substeps=substeps, loadings=loadings
     )
     sec = time.perf_counter() - t0
-    write(path, {"identity": ident, "seconds": sec}, res)
+    checkpoint.write(path, {"identity": ident, "seconds": sec}, res)
     return res, sec, False
 
 
