@@ -14,8 +14,10 @@ from scipy import stats
 import lowdim
 from lowdim import checkpoint as ckpt
 from lowdim.analysis import mixture as mx
+from lowdim.analysis.stats import bootstrap_ci, interval, wilson
 from lowdim.models import context_dm as cd
 from lowdim.models.tasks import ContextDM, accuracy, decisions
+from results_check import assert_results_match_summary
 
 SHORT = ContextDM(fixation=0.04, context=0.1, stimulus=0.3, delay=0.04)
 
@@ -339,6 +341,23 @@ def test_trained_network_resampled_from_its_mixture(tmp_path):
     assert d_top - d_low <= 2 * sd, (ag, trials)
     d = s["distance_by_n"]
     assert d[top] < d["1000"] / 5  # 1/√N: a factor 10 from 10³ to 10⁵
+    assert_results_match_summary(json.loads((tmp_path / "out" / "summary.json").read_text()))
+
+
+@pytest.mark.slow
+def test_lecture_test_scale_writes_its_files_and_results(tmp_path):
+    """The lecture at its test scale (a minute or two): every listed file exists, the twins'
+    store stays in the final folder, and each result holds the summary's number at its key."""
+    from lowdim.experiments import context_dm as exp
+
+    out = tmp_path / "out"
+    s = exp.run("test", out, progress=False)
+    for f in s["files"]:
+        assert (out / f).exists(), f
+    assert {"model.nc", "twins.nc", "latent.nc", "mixture.json", "twins.png"} <= set(s["files"])
+    assert (out / "store" / "train.ckpt").exists()
+    assert_results_match_summary(json.loads((out / "summary.json").read_text()))
+    assert "| held-out accuracy of the trained RNN" in (out / "report.md").read_text()
 
 
 def test_intervals_and_bad_lecture_options():
@@ -348,14 +367,14 @@ def test_intervals_and_bad_lecture_options():
 
     for k, n in ((0, 20), (7, 20), (144, 144)):
         ref = stats.binomtest(k, n).proportion_ci(method="wilson")
-        np.testing.assert_allclose(exp.wilson(k, n), (ref.low, ref.high), atol=1e-9)
+        np.testing.assert_allclose(wilson(k, n), (ref.low, ref.high), atol=1e-9)
     allright = np.ones((1, 144), bool)
-    lo, hi = exp.interval(allright)
+    lo, hi = interval(allright)
     assert (
         hi == 1.0 and abs(lo - stats.binomtest(144, 144).proportion_ci(method="wilson").low) < 1e-9
     )
     mixed = np.random.default_rng(0).random((3, 100)) < 0.9
-    b, i = exp.bootstrap_ci(mixed), exp.interval(mixed)
+    b, i = bootstrap_ci(mixed), interval(mixed)
     assert i[0] <= b[0] < mixed.mean() < b[1] <= i[1]
     for kw, match in (
         ({"rank": 4}, "rank"),

@@ -22,6 +22,7 @@ import lowdim
 from lowdim import Grid, solve
 from lowdim import probes as pr
 from lowdim.models import hopfield as H
+from results_check import assert_results_match_summary
 
 
 def _fold(key, *ids):
@@ -350,6 +351,8 @@ def test_lecture_hopfield_test_scale(tmp_path):
     js = json.loads((tmp_path / "h" / "summary.json").read_text())
     assert js["retrieval_overlap"] > 0.95
     assert 0.1 < js["critical_load_estimate"] < 0.25
+    assert_results_match_summary(js)
+    assert "| critical load α_c |" in (tmp_path / "h" / "report.md").read_text()
 
 
 # ----------------------------------------------------------------------------- conventions

@@ -122,3 +122,12 @@ def test_rms_and_rms_of_selected_rows():
     )
     assert stats.rms_of(rows, "err", n=1, p=1) == stats.rms(x[::2])
     assert stats.rms_of(rows, "err") == stats.rms(x)
+
+
+def test_endpoint_log_slope_is_the_two_point_fit_of_the_logs():
+    """The exponent from the two ends equals numpy's degree-1 fit of the logs of those two
+    points, recovers b of y = c x^b exactly, and ignores the points in between."""
+    x, y = np.array([100.0, 1e3, 1e5]), np.array([0.02, 0.005, 0.0007])
+    ref = np.polyfit(np.log(x[[0, -1]]), np.log(y[[0, -1]]), 1)[0]
+    assert stats.endpoint_log_slope(x, y) == pytest.approx(ref, rel=1e-12)
+    assert stats.endpoint_log_slope(x, 3.0 * x**-0.5) == pytest.approx(-0.5, rel=1e-12)

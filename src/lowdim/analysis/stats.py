@@ -6,7 +6,8 @@
   outcomes (Wilson score; two-level bootstrap over draws and trials; their union);
 - :func:`extrapolate`: weighted least squares of y = a + b n^k, the limit a for n → ∞ (the
   Hopfield capacity α_c from α_50(N));
-- :func:`rms`, :func:`rms_of`: root mean square of values, of one field of selected rows.
+- :func:`rms`, :func:`rms_of`: root mean square of values, of one field of selected rows;
+- :func:`endpoint_log_slope`: the slope on log-log axes between the first and the last point.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "extrapolate",
     "rms",
     "rms_of",
+    "endpoint_log_slope",
 ]
 
 
@@ -152,3 +154,9 @@ def rms_of(rows, key: str, **where) -> float:
     """Root mean square of ``row[key]`` over the rows (dicts) whose fields equal ``where``, e.g.
     ``rms_of(rows, "err", neurons=1000)``."""
     return rms(r[key] for r in rows if all(r[k] == v for k, v in where.items()))
+
+
+def endpoint_log_slope(x, y) -> float:
+    """Slope of log y against log x between the first and the last point (an exponent b of
+    y ∝ x^b from the two ends, e.g. the SNN–RNN distance against N)."""
+    return math.log(y[-1] / y[0]) / math.log(x[-1] / x[0])

@@ -33,18 +33,19 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
+from .. import checkpoint
 from ..analysis import mixture as mx
-from ..analysis.stats import bootstrap_ci, interval, wilson
+from ..analysis.stats import endpoint_log_slope, interval, wilson
+from ..engine import Progress
 from ..errors import ConfigError
-from ..io import atomic_write_json, save, staged_output
+from ..io import atomic_write_json
 from ..models import context_dm as cd
 from ..models.tasks import INPUTS, ContextDM, decisions
-from ..plotting import plt, save_panel
 from ..probes import Projection
 from ..solve import Grid, solve
-from ._common import Log, check_scale, write_results
+from .harness import Result, Study
 
-__all__ = ["run", "SCALES", "wilson", "bootstrap_ci", "interval"]
+__all__ = ["run", "SCALES"]
 
 #: anchors from the literature (issue 11)
 ANCHORS = {
@@ -92,7 +93,13 @@ SCALES = {
 }
 
 
-_phase = Log("context-dm")
+_PHASES = (
+    "training",
+    "held-out accuracy, psychometric curves, slow points",
+    "mixture over the rows [F, G, U, W_out]",
+    "spiking twins",
+)
+STUDY = Study("context-dm", SCALES, phases=_PHASES, what="the context-dm lecture")
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -194,11 +201,9 @@ def _slow_points(params, cfg, axis, span, n_init=41):
 
 def _twin_job(store: Path, ident: str, mix, cfg, u, N, d, seed, substeps, loadings):
     """One population draw at N (cached in ``store``: a rerun skips finished networks)."""
-    from ..checkpoint import read, write
-
     path = store / f"N{N}-d{d}.npz"
     if path.exists():
-        meta, arrays = read(path)
+        meta, arrays = checkpoint.read(path)
         if meta.get("identity") == ident:
             return arrays, meta["seconds"], True
     t0 = time.perf_counter()
@@ -206,259 +211,18 @@ def _twin_job(store: Path, ident: str, mix, cfg, u, N, d, seed, substeps, loadin
         mix, cfg, u, N, cd.twin_seed(seed, N, d), substeps=substeps, loadings=loadings
     )
     sec = time.perf_counter() - t0
-    write(path, {"identity": ident, "seconds": sec}, res)
+    checkpoint.write(path, {"identity": ident, "seconds": sec}, res)
     return res, sec, False
 
 
-# ----------------------------------------------------------------------------- figures
-def _fig_loss(losses, accs):
-    fig, ax = plt.subplots(1, 1, figsize=(5.5, 3.4))
-    k = np.arange(1, len(losses) + 1)
-    ax.semilogy(k, losses, lw=0.6, color="0.6", label="batch loss")
-    w = max(1, len(losses) // 50)
-    if len(losses) >= w:
-        sm = np.convolve(losses, np.ones(w) / w, mode="valid")
-        ax.semilogy(k[w - 1 :], sm, color="k", lw=1.4, label=f"mean of {w}")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("masked MSE")
-    ax2 = ax.twinx()
-    ax2.plot(k, accs, color="tab:green", lw=0.5, alpha=0.6)
-    ax2.set_ylabel("batch accuracy", color="tab:green")
-    ax2.set_ylim(0.4, 1.02)
-    ax.legend(loc="center right", fontsize=8)
-    ax.set_title("training through lowdim.solve (Adam)", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _fig_psychometric(psy, task, twin_psy=None, twin_label="", twin_task=None):
-    lv = task.signed_coherences * task.coherence_scale
-    lv_t = (twin_task or task).signed_coherences * task.coherence_scale
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
-    names = ("stream a (motion)", "stream b (colour)")
-    for c, ax in enumerate(axes):
-        for s, col in ((0, "tab:blue"), (1, "tab:orange")):
-            rel = s == c
-            ax.plot(
-                lv,
-                psy[c][s],
-                "o-" if rel else "s--",
-                color=col,
-                ms=4,
-                label=f"{names[s]}{' (relevant)' if rel else ' (irrelevant)'}",
-            )
-            if twin_psy is not None and rel:
-                ax.plot(lv_t, twin_psy[c][s], "x", color="k", ms=6, label=twin_label)
-        ax.axhline(0.5, color="0.8", lw=0.8)
-        ax.set_title(f"context {'ab'[c]}: {names[c]} relevant", fontsize=9)
-        ax.set_xscale("symlog", linthresh=0.01, linscale=0.25)
-        ax.set_xlabel("coherence of the stream (input units; symlog axis)")
-        ax.legend(fontsize=7, loc="upper left")
-    axes[0].set_ylabel("P(choice = +1)")
-    fig.tight_layout()
-    return fig
-
-
-def _fig_latent(tr, kappa, axis, task):
-    t = (np.arange(kappa.shape[1]) + 1) * task.dt
-    proj = kappa @ axis
-    ctx = np.asarray(tr["context"])
-    rel = np.where(ctx == 1, np.asarray(tr["coh_b"]), np.asarray(tr["coh_a"]))
-    cmap = plt.cm.coolwarm
-    lv = task.signed_coherences
-    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.4), sharey=True)
-    ep = task.epochs()
-    for c, ax in enumerate(axes):
-        for i in np.flatnonzero(ctx == c):
-            col = cmap((np.searchsorted(lv, rel[i]) + 0.5) / len(lv))
-            ax.plot(t, proj[i], color=col, lw=0.7)
-        for e in ("stimulus",):
-            a, b = ep[e]
-            ax.axvspan(a * task.dt, b * task.dt, color="0.93", zorder=0)
-        ax.set_title(
-            f"context {'ab'[c]} (colour: relevant coherence; all irrelevant ones)", fontsize=8
-        )
-        ax.set_xlabel("time (s)")
-    axes[0].set_ylabel("κ along the choice axis")
-    fig.tight_layout()
-    return fig
-
-
-def _fig_line_attractor(tr, kappa, v, axis, sp, task):
-    """Mante et al.-style: trajectories in (stream input, choice) planes per context, slow
-    points of the latent dynamics along the choice axis."""
-    ctx = np.asarray(tr["context"])
-    coh = {0: np.asarray(tr["coh_a"]), 1: np.asarray(tr["coh_b"])}
-    proj = kappa @ axis
-    lv = task.signed_coherences
-    s0, s1 = task.epochs()["stimulus"]
-    cmap = plt.cm.coolwarm
-    fig, axes = plt.subplots(2, 3, figsize=(11, 6.4))
-    names = ("stream a (motion)", "stream b (colour)")
-    for c in (0, 1):
-        for s in (0, 1):
-            ax = axes[c, s]
-            for lvl in lv:  # condition averages: sorted by this stream's coherence
-                sel = (ctx == c) & (coh[s] == lvl)
-                col = cmap((np.searchsorted(lv, lvl) + 0.5) / len(lv))
-                xs = v[sel, s0 - 1 : s1, s].mean(0)
-                ys = proj[sel, s0 - 1 : s1].mean(0)
-                ax.plot(xs, ys, "-", color=col, lw=1.2)
-                ax.plot(xs[-1], ys[-1], "o", color=col, ms=3)
-            pts = sp[c]["points"]
-            kp = pts["kappa"] @ axis
-            thr = sp[c]["threshold"]
-            slow = pts["speed"] < thr
-            line = np.where(np.abs(sp[c]["velocity"]) < thr, sp[c]["grid"], np.nan)
-            ax.plot(
-                np.zeros_like(line),
-                line,
-                color="0.55",
-                lw=5,
-                alpha=0.6,
-                zorder=1,
-                solid_capstyle="butt",
-                label=f"|τκ̇| < {thr:.3f}: slow line",
-            )
-            ax.scatter(
-                np.zeros(slow.sum()),
-                kp[slow],
-                s=16,
-                c="k",
-                marker="x",
-                zorder=3,
-                label="minima of ‖τκ̇‖² (optimised)",
-            )
-            ax.set_xlabel(f"input {names[s]} (filtered, v)")
-            ax.set_ylabel("choice axis κ")
-            rel = "relevant" if s == c else "irrelevant"
-            ax.set_title(f"context {'ab'[c]}: sorted by {names[s][:8]} ({rel})", fontsize=8)
-            if c == 0 and s == 0:
-                ax.legend(fontsize=7, loc="lower right")
-        ax = axes[c, 2]
-        g, vel = sp[c]["grid"], sp[c]["velocity"]
-        ax.plot(g, vel, "k", lw=1.2, label="τ dκ/dt (stimuli off)")
-        ax.axhspan(-sp[c]["threshold"], sp[c]["threshold"], color="0.85", zorder=0)
-        ax.plot(
-            g,
-            sp[c]["sens"][:, 0] * 0.1,
-            color="tab:blue",
-            lw=1,
-            label="+ drift per 0.1 of stream a",
-        )
-        ax.plot(
-            g,
-            sp[c]["sens"][:, 1] * 0.1,
-            color="tab:orange",
-            lw=1,
-            label="+ drift per 0.1 of stream b",
-        )
-        ax.axhline(0, color="0.7", lw=0.8)
-        ax.set_xlabel("κ along the choice axis")
-        ax.set_title(f"context {'ab'[c]}: latent velocity and input drive", fontsize=8)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def _fig_twins(table, trained_acc, anchors):
-    Ns = np.array(sorted(table))
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
-    ax = axes[0]
-    for key, col, lab, off in (
-        ("rnn", "tab:blue", "RNN (resampled)", 0.97),
-        ("snn", "tab:red", "Poisson SNN (paired)", 1.03),
-    ):
-        acc = np.array([table[n][f"{key}_accuracy"] for n in Ns])
-        lo = np.array([table[n][f"{key}_ci"][0] for n in Ns])
-        hi = np.array([table[n][f"{key}_ci"][1] for n in Ns])
-        ax.errorbar(
-            Ns * off, acc, yerr=[acc - lo, hi - acc], fmt="o-", color=col, label=lab, capsize=3
-        )
-    ax.axhline(trained_acc, color="k", lw=1, label="trained RNN (N = 512)")
-    ax.axhline(
-        anchors["dubreuil_one_gaussian"],
-        color="0.5",
-        ls=":",
-        label="one Gaussian (Dubreuil et al.)",
-    )
-    lo2, hi2 = anchors["dubreuil_two_populations"]
-    ax.axhspan(lo2, hi2, color="0.9", label="two populations (Dubreuil et al.)")
-    ax.set_xscale("log")
-    ax.set_xlabel("neurons N")
-    ax.set_ylabel("held-out accuracy")
-    ax.set_ylim(min(0.6, ax.get_ylim()[0]), 1.01)
-    ax.legend(fontsize=7, loc="lower right")
-    ax = axes[1]
-    for key, col, lab in (
-        ("distance", "tab:purple", "Δ = ⟨|h − x|⟩"),
-        ("distance_kappa", "tab:green", "⟨|κ_SNN − κ_RNN|⟩"),
-    ):
-        d = np.array([table[n][key] for n in Ns])
-        ax.loglog(Ns, d, "o-", color=col, label=lab)
-        ax.loglog(Ns, d[0] * np.sqrt(Ns[0] / Ns), ":", color=col, lw=0.8)
-    ax.set_xlabel("neurons N")
-    ax.set_ylabel("SNN–RNN distance (time and trial mean)")
-    ax.set_title("dotted: ∝ 1/√N", fontsize=8)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def _fig_mixture(rows, mix, rank):
-    lab = mx_labels(rank)
-    resp = mix.responsibilities(rows).argmax(1)
-    pairs = [
-        (0, rank),
-        (2 * rank, 2 * rank + 2),
-        (2 * rank + 1, 2 * rank + 3),
-        (2 * rank + 4, rank),
-    ]
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.0 * len(pairs), 3.0))
-    for ax, (i, j) in zip(axes, pairs, strict=True):
-        for k in range(mix.components):
-            sel = resp == k
-            ax.scatter(rows[sel, i], rows[sel, j], s=4, alpha=0.6, label=f"component {k + 1}")
-        ax.set_xlabel(lab[i])
-        ax.set_ylabel(lab[j])
-    axes[0].legend(fontsize=7, markerscale=3)
-    fig.suptitle(f"rows of the trained loadings, {mix.components}-component mixture", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 def mx_labels(rank):
+    """The names of the columns of the rows [F, G, U, W_out] (mixture.json, mixture.png)."""
     return (
         [f"F{m + 1}" for m in range(rank)]
         + [f"G{m + 1}" for m in range(rank)]
         + [f"U_{n}" for n in INPUTS]
         + ["W_out"]
     )
-
-
-def _fig_traces(z_small, z_large, n_small, n_large, task, tr):
-    """Readouts of paired RNN/SNN on trials of the weakest relevant evidence, both choices."""
-    t = (np.arange(z_small.shape[1]) + 1) * task.dt
-    ctx = np.asarray(tr["context"])
-    rel = np.abs(np.where(ctx == 1, np.asarray(tr["coh_b"]), np.asarray(tr["coh_a"])))
-    ch = np.asarray(tr["choice"])
-    weak = rel == rel.min()
-    pick = np.concatenate(
-        [np.flatnonzero(weak & (ch > 0))[:3], np.flatnonzero(weak & (ch < 0))[:3]]
-    )
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
-    for ax, z, n in ((axes[0], z_small, n_small), (axes[1], z_large, n_large)):
-        for j, i in enumerate(pick):
-            ax.plot(t, z[i, :, 0], color=f"C{j}", lw=1.2)
-            ax.plot(t, z[i, :, 1], color=f"C{j}", lw=0.8, ls="--")
-        a, b = task.epochs()["stimulus"]
-        ax.axvspan(a * task.dt, b * task.dt, color="0.93", zorder=0)
-        ax.axhline(0, color="0.7", lw=0.8)
-        ax.set_title(f"N = {n:,}: RNN (solid), SNN (dashed)", fontsize=9)
-        ax.set_xlabel("time (s)")
-    axes[0].set_ylabel("readout z (weakest evidence, both choices)")
-    fig.tight_layout()
-    return fig
 
 
 # ----------------------------------------------------------------------------- run
@@ -483,12 +247,11 @@ def run(
     ``lr``, ``latent_noise`` (training), ``substeps`` (twin grid = dt/substeps),
     ``components`` (force the mixture's number of components instead of choosing it by
     held-out likelihood), ``loadings`` ("stored" or "procedural" for the twins)."""
-    check_scale(scale, SCALES)
+    sc = STUDY.settings(scale)
     if loadings not in ("stored", "procedural"):
         raise ConfigError(f"loadings must be 'stored' or 'procedural', got {loadings!r}")
     if components is not None and components not in (1, 2, 3):
         raise ConfigError(f"components must be 1, 2 or 3, got {components!r}")
-    sc = SCALES[scale]
     r = int(substeps or sc["substeps"])
     if r < 1:
         raise ConfigError(f"substeps must be ≥ 1, got {substeps}")
@@ -507,81 +270,64 @@ def run(
         raise ConfigError(
             f"max φ · dt = {cfg.rmax * task.dt / r:g} > 1 on the twin grid; raise --substeps"
         )
-    out = Path(out)
-    store = out / "store"
-    t_all = time.perf_counter()
-    with staged_output(out) as tmp:
+    store = Path(out) / "store"  # resumable: in the final folder, not the staging one
+    with STUDY.session(scale, out, progress) as s:
         store.mkdir(parents=True, exist_ok=True)
-        # 1–2: training
-        _phase(progress, "phase 1/4: training")
-        res = cd.train(cfg, store / "train.ckpt", progress=progress)
-        params = {k: jnp.asarray(v) for k, v in res["params"].items()}
-        losses, accs = res["losses"], res["accuracies"]
-        save_panel(_fig_loss(losses, accs), tmp, "loss")
+        with s.phase(_PHASES[0]):
+            # deferred: the figures module imports matplotlib (start-up time)
+            from ..figures import context_dm as figures
+
+            res = cd.train(cfg, store / "train.ckpt", progress=progress)
+            params = {k: jnp.asarray(v) for k, v in res["params"].items()}
+            losses, accs = res["losses"], res["accuracies"]
+            s.figure(figures.loss(losses, accs), "loss")
         base = jax.random.PRNGKey(seed)
-        # 3: held-out accuracy, psychometric curves
-        _phase(progress, "phase 2/4: held-out accuracy, psychometric curves, slow points")
-        held = task.conditions(jax.random.fold_in(base, 12), sc["psych_repeats"])
-        z_held = cd.readout_on_task_grid(params, cfg, held["u"], jax.random.PRNGKey(1))
-        ch_held = np.asarray(decisions(z_held, task))
-        acc_held = _accuracy_table(ch_held, held)
-        ptask = ContextDM(**{**task.to_dict(), "coherences": PSYCH_LEVELS})
-        ptr = ptask.conditions(jax.random.fold_in(base, 15), sc["psych_repeats"])
-        z_p = cd.readout_on_task_grid(params, cfg, ptr["u"], jax.random.PRNGKey(2))
-        psy = _psychometric(np.asarray(decisions(z_p, task)), ptr, ptask)
-        n_point = sc["psych_repeats"] * 2 * len(PSYCH_LEVELS)  # trials per point
-        psy_summary = {
-            "levels": list(PSYCH_LEVELS),
-            "trials": int(ptr["u"].shape[0]),
-            "p_plus": {
-                f"context_{'ab'[c]}": {f"stream_{'ab'[k]}": psy[c][k] for k in (0, 1)}
-                for c in (0, 1)
-            },
-            "weakest_relevant": [
-                float(np.mean([psy[c][c][len(PSYCH_LEVELS) - 1] for c in (0, 1)])),
-                float(np.mean([psy[c][c][len(PSYCH_LEVELS)] for c in (0, 1)])),
-            ],
-            "irrelevant_range": float(max(np.ptp(np.asarray(psy[c][1 - c])) for c in (0, 1))),
-            "relevant_range": float(min(np.ptp(np.asarray(psy[c][c])) for c in (0, 1))),
-            "point_sd": 0.5 / math.sqrt(n_point),
-        }
-        # latent trajectories and slow points
-        tr0, kappa, v = _latent(params, cfg, jax.random.fold_in(base, 14))
-        axis = _choice_axis(kappa, tr0, task)
-        span = 1.3 * float(np.max(np.abs(kappa @ axis)))
-        sp = _slow_points(params, cfg, axis, span)
-        save_panel(_fig_latent(tr0, kappa, axis, task), tmp, "latent")
-        save_panel(_fig_line_attractor(tr0, kappa, v, axis, sp, task), tmp, "line_attractor")
-        # 4: mixture over the rows
-        _phase(progress, "phase 3/4: mixture over the rows [F, G, U, W_out]")
-        rows = cd.rows_of(params)
-        sel = mx.select(rows, (1, 2, 3), folds=5, seed=seed)
-        K = int(components or sel["best"])
-        mixes = {k: mx.fit(rows, k, seed=seed) for k in (1, 2, 3)}
-        mix = mixes[K]
-        save_panel(_fig_mixture(rows, mix, cfg.rank), tmp, "mixture")
-        twin = task.conditions(jax.random.fold_in(base, 13), sc["twin_repeats"])
-        z_tw = cd.readout_on_task_grid(params, cfg, twin["u"], jax.random.PRNGKey(1))
-        trained_on_twin = float(np.mean(np.asarray(decisions(z_tw, task)) == twin["choice"]))
-        z_fine = cd.readout_on_task_grid(params, cfg, twin["u"], substeps=r)
-        trained_fine = float(np.mean(np.asarray(decisions(z_fine, task)) == twin["choice"]))
-        choice = np.asarray(twin["choice"])
-        # resampled RNNs from each mixture (rate only): one Gaussian is not enough
-        by_components = {}
-        for k, m in mixes.items():
-            zz = cd.run_twin(
-                m,
-                cfg,
-                twin["u"],
-                sc["components_n"],
-                cd.twin_seed(seed, 0, k),
-                substeps=r,
-                kinds=(cd.paired_kinds(cfg)[0],),
-                loadings=loadings,
-            )
-            by_components[k] = float(
-                np.mean(np.asarray(decisions(zz["z"][..., 0], task)) == choice)
-            )
+        with s.phase(_PHASES[1]):
+            held = task.conditions(jax.random.fold_in(base, 12), sc["psych_repeats"])
+            z_held = cd.readout_on_task_grid(params, cfg, held["u"], jax.random.PRNGKey(1))
+            acc_held = _accuracy_table(np.asarray(decisions(z_held, task)), held)
+            ptask = ContextDM(**{**task.to_dict(), "coherences": PSYCH_LEVELS})
+            ptr = ptask.conditions(jax.random.fold_in(base, 15), sc["psych_repeats"])
+            z_p = cd.readout_on_task_grid(params, cfg, ptr["u"], jax.random.PRNGKey(2))
+            psy = _psychometric(np.asarray(decisions(z_p, task)), ptr, ptask)
+            psy_summary = _psychometric_summary(psy, ptr, sc)
+            # latent trajectories and slow points
+            tr0, kappa, v = _latent(params, cfg, jax.random.fold_in(base, 14))
+            axis = _choice_axis(kappa, tr0, task)
+            span = 1.3 * float(np.max(np.abs(kappa @ axis)))
+            sp = _slow_points(params, cfg, axis, span)
+            s.figure(figures.latent(tr0, kappa, axis, task), "latent")
+            s.figure(figures.line_attractor(tr0, kappa, v, axis, sp, task), "line_attractor")
+        with s.phase(_PHASES[2]):
+            rows = cd.rows_of(params)
+            sel = mx.select(rows, (1, 2, 3), folds=5, seed=seed)
+            K = int(components or sel["best"])
+            mixes = {k: mx.fit(rows, k, seed=seed) for k in (1, 2, 3)}
+            mix = mixes[K]
+            s.figure(figures.mixture(rows, mix, cfg.rank, mx_labels(cfg.rank)), "mixture")
+            twin = task.conditions(jax.random.fold_in(base, 13), sc["twin_repeats"])
+            # (compared with the JAX array of choices: a float32 mean, as in earlier versions)
+            z_tw = cd.readout_on_task_grid(params, cfg, twin["u"], jax.random.PRNGKey(1))
+            trained_on_twin = float(np.mean(np.asarray(decisions(z_tw, task)) == twin["choice"]))
+            z_fine = cd.readout_on_task_grid(params, cfg, twin["u"], substeps=r)
+            trained_fine = float(np.mean(np.asarray(decisions(z_fine, task)) == twin["choice"]))
+            choice = np.asarray(twin["choice"])
+            # resampled RNNs from each mixture (rate only): one Gaussian is not enough
+            by_components = {}
+            for k, m in mixes.items():
+                zz = cd.run_twin(
+                    m,
+                    cfg,
+                    twin["u"],
+                    sc["components_n"],
+                    cd.twin_seed(seed, 0, k),
+                    substeps=r,
+                    kinds=(cd.paired_kinds(cfg)[0],),
+                    loadings=loadings,
+                )
+                by_components[k] = float(
+                    np.mean(np.asarray(decisions(zz["z"][..., 0], task)) == choice)
+                )
         # spiking twins of every N
         ident = json.dumps(
             {
@@ -596,61 +342,35 @@ def run(
         )
         (store / "twins").mkdir(exist_ok=True)
         jobs = [(N, d) for N, D in zip(sc["twin_n"], sc["draws"], strict=True) for d in range(D)]
-        from ..engine import Progress
-
         results, seconds = {}, {}
-        _phase(progress, "phase 4/4: spiking twins")
-        with Progress(len(jobs), progress, "spiking twins", "networks") as bar:
-            for N, d in jobs:
-                rj, sec, cached = _twin_job(
-                    store / "twins", ident, mix, cfg, twin["u"], N, d, seed, r, loadings
-                )
-                results[(N, d)] = rj
-                seconds[(N, d)] = sec
-                bar.advance(1)
-        table = {}
-        for N, D in zip(sc["twin_n"], sc["draws"], strict=True):
-            rr = [results[(N, d)] for d in range(D)]
-            dec_r = np.stack([np.asarray(decisions(x["z"][..., 0], task)) for x in rr])
-            dec_s = np.stack([np.asarray(decisions(x["z"][..., 1], task)) for x in rr])
-            ok_r, ok_s, agree = dec_r == choice, dec_s == choice, dec_r == dec_s
-            dist = np.stack([x["distance"] for x in rr])
-            dk = np.stack([x["distance_kappa"] for x in rr])
-            table[N] = {
-                "draws": D,
-                "trials": int(choice.size),
-                "rnn_accuracy": float(ok_r.mean()),
-                "rnn_ci": interval(ok_r, seed),
-                "snn_accuracy": float(ok_s.mean()),
-                "snn_ci": interval(ok_s, seed + 1),
-                "agreement": float(agree.mean()),
-                "agreement_ci": interval(agree, seed + 2),
-                "rnn_accuracy_per_draw": ok_r.mean(1).tolist(),
-                "snn_accuracy_per_draw": ok_s.mean(1).tolist(),
-                "distance": float(dist.mean()),
-                "distance_sem": float(dist.std(ddof=1) / math.sqrt(dist.size)),
-                "distance_kappa": float(dk.mean()),
-                "seconds": float(sum(seconds[(N, d)] for d in range(D))),
-            }
-        Nmax = max(sc["twin_n"])
-        twin_psy = _psychometric(
-            np.asarray(decisions(results[(Nmax, 0)]["z"][..., 1], task)), twin, task
-        )
-        save_panel(
-            _fig_psychometric(psy, ptask, twin_psy, f"SNN, N = {Nmax:,}", task),
-            tmp,
-            "psychometric",
-        )
-        save_panel(_fig_twins(table, trained_on_twin, ANCHORS), tmp, "twins")
-        Nmin = min(sc["twin_n"])
-        save_panel(
-            _fig_traces(results[(Nmin, 0)]["z"], results[(Nmax, 0)]["z"], Nmin, Nmax, task, twin),
-            tmp,
-            "traces",
-        )
+        with s.phase(_PHASES[3]):
+            with Progress(len(jobs), progress, "spiking twins", "networks") as bar:
+                for N, d in jobs:
+                    rj, sec, _ = _twin_job(
+                        store / "twins", ident, mix, cfg, twin["u"], N, d, seed, r, loadings
+                    )
+                    results[(N, d)] = rj
+                    seconds[(N, d)] = sec
+                    bar.advance(1)
+            table = _twin_table(results, seconds, sc, choice, task, seed)
+            Nmin, Nmax = min(sc["twin_n"]), max(sc["twin_n"])
+            twin_psy = _psychometric(
+                np.asarray(decisions(results[(Nmax, 0)]["z"][..., 1], task)), twin, task
+            )
+            s.figure(
+                figures.psychometric(psy, ptask, twin_psy, f"SNN, N = {Nmax:,}", task),
+                "psychometric",
+            )
+            s.figure(figures.twins(table, trained_on_twin, ANCHORS), "twins")
+            s.figure(
+                figures.traces(
+                    results[(Nmin, 0)]["z"], results[(Nmax, 0)]["z"], Nmin, Nmax, task, twin
+                ),
+                "traces",
+            )
         # data
         cd.save_model(
-            tmp / "model.nc",
+            s.path("model.nc"),
             params,
             cfg,
             {
@@ -660,7 +380,7 @@ def run(
             },
         )
         atomic_write_json(
-            tmp / "mixture.json",
+            s.path("mixture.json"),
             {
                 "components": K,
                 "heldout_loglik": sel["heldout"],
@@ -669,8 +389,9 @@ def run(
                 "mixture": mix.to_dict(),
             },
         )
-        _save_data(tmp, table, twin, results, sc, losses, accs, tr0, kappa, v, sp, axis)
-        slow_summary = _slow_summary(sp, axis)
+        twins_ds, latent_ds = _datasets(table, twin, results, losses, accs, tr0, kappa, v, sp, axis)
+        s.dataset(twins_ds, "twins.nc")
+        s.dataset(latent_ds, "latent.nc")
         summary = {
             "scale": scale,
             "seed": seed,
@@ -701,11 +422,66 @@ def run(
             "distance_by_n": {str(n): table[n]["distance"] for n in table},
             "distance_kappa_by_n": {str(n): table[n]["distance_kappa"] for n in table},
             "twin_seconds_by_n": {str(n): round(table[n]["seconds"], 1) for n in table},
-            **slow_summary,
-            "seconds": round(time.perf_counter() - t_all, 1),
+            **_slow_summary(sp, axis),
+            "seconds": round(s.elapsed(), 1),
         }
-        write_results(tmp, summary, _report(summary, table, sel, acc_held, cfg, r, sc))
-    return summary
+        return s.finish(
+            summary,
+            _results(summary, table, acc_held, cfg, r),
+            _report(summary, table, sel, cfg, r),
+        )
+
+
+def _psychometric_summary(psy, ptr, sc) -> dict:
+    """The psychometric curves in summary.json: P(choice = +1) per context and stream, at the
+    weakest relevant level, the ranges of the relevant and irrelevant curves and the binomial
+    sd of one point."""
+    n_point = sc["psych_repeats"] * 2 * len(PSYCH_LEVELS)  # trials per point
+    weak = len(PSYCH_LEVELS)  # index of the weakest positive level (signed levels)
+    return {
+        "levels": list(PSYCH_LEVELS),
+        "trials": int(ptr["u"].shape[0]),
+        "p_plus": {
+            f"context_{'ab'[c]}": {f"stream_{'ab'[k]}": psy[c][k] for k in (0, 1)} for c in (0, 1)
+        },
+        "weakest_relevant": [
+            float(np.mean([psy[c][c][weak - 1] for c in (0, 1)])),
+            float(np.mean([psy[c][c][weak] for c in (0, 1)])),
+        ],
+        "irrelevant_range": float(max(np.ptp(np.asarray(psy[c][1 - c])) for c in (0, 1))),
+        "relevant_range": float(min(np.ptp(np.asarray(psy[c][c])) for c in (0, 1))),
+        "point_sd": 0.5 / math.sqrt(n_point),
+    }
+
+
+def _twin_table(results, seconds, sc, choice, task, seed) -> dict:
+    """Per N: accuracies of the resampled RNN and its paired SNN with 95 % intervals (draws ×
+    trials), their agreement and distances, over the population draws."""
+    table = {}
+    for N, D in zip(sc["twin_n"], sc["draws"], strict=True):
+        rr = [results[(N, d)] for d in range(D)]
+        dec_r = np.stack([np.asarray(decisions(x["z"][..., 0], task)) for x in rr])
+        dec_s = np.stack([np.asarray(decisions(x["z"][..., 1], task)) for x in rr])
+        ok_r, ok_s, agree = dec_r == choice, dec_s == choice, dec_r == dec_s
+        dist = np.stack([x["distance"] for x in rr])
+        dk = np.stack([x["distance_kappa"] for x in rr])
+        table[N] = {
+            "draws": D,
+            "trials": int(choice.size),
+            "rnn_accuracy": float(ok_r.mean()),
+            "rnn_ci": interval(ok_r, seed),
+            "snn_accuracy": float(ok_s.mean()),
+            "snn_ci": interval(ok_s, seed + 1),
+            "agreement": float(agree.mean()),
+            "agreement_ci": interval(agree, seed + 2),
+            "rnn_accuracy_per_draw": ok_r.mean(1).tolist(),
+            "snn_accuracy_per_draw": ok_s.mean(1).tolist(),
+            "distance": float(dist.mean()),
+            "distance_sem": float(dist.std(ddof=1) / math.sqrt(dist.size)),
+            "distance_kappa": float(dk.mean()),
+            "seconds": float(sum(seconds[(N, d)] for d in range(D))),
+        }
+    return table
 
 
 def _slow_summary(sp, axis) -> dict:
@@ -734,7 +510,8 @@ def _slow_summary(sp, axis) -> dict:
     return out
 
 
-def _save_data(tmp, table, twin, results, sc, losses, accs, tr0, kappa, v, sp, axis):
+def _datasets(table, twin, results, losses, accs, tr0, kappa, v, sp, axis):
+    """The data of twins.nc (per N and trial) and latent.nc (trajectories, loss, slow points)."""
     Ns = sorted(table)
     ds = xr.Dataset(
         {
@@ -761,7 +538,6 @@ def _save_data(tmp, table, twin, results, sc, losses, accs, tr0, kappa, v, sp, a
             "Wilson interval"
         },
     )
-    save(ds, tmp / "twins.nc")
     lat = xr.Dataset(
         {
             "kappa": (("trial", "step", "rank"), kappa),
@@ -782,60 +558,132 @@ def _save_data(tmp, table, twin, results, sc, losses, accs, tr0, kappa, v, sp, a
         coords={"input": list(INPUTS), "kappa_grid": sp[0]["grid"]},
         attrs={"description": "latent trajectories (noise-free trials), loss curve, slow points"},
     )
-    save(lat, tmp / "latent.nc")
+    return ds, lat
 
 
-def _fmt_ci(ci):
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+def _results(s, table, acc_held, cfg, r) -> list[Result]:
+    n, coh = acc_held["n"], cfg.task.coherence_scale
+    grid = cd.grid_factor(cfg.task.dt, cfg.task.dt / r, cfg.tau)
+    ps = s["psychometric"]
+    out = [
+        Result(
+            "final training loss (masked MSE, mean of the last 50 batches)",
+            s["final_loss"],
+            key="final_loss",
+        ),
+        Result(
+            f"held-out accuracy of the trained RNN ({n} trials; 95 % Wilson interval)",
+            acc_held["all"],
+            theory=1.0,
+            interval=wilson(round(acc_held["all"] * n), n),
+            key="rnn_accuracy",
+            reference="Dubreuil et al. 2022 (target ≥ 0.97)",
+        ),
+    ]
+    out += [
+        Result(
+            f"held-out accuracy at relevant coherence ±{float(c) * coh:g}",
+            v,
+            key=f"rnn_accuracy_by_coherence.{c}",
+        )
+        for c, v in acc_held["by_coherence"].items()
+    ]
+    out += [
+        Result(f"held-out accuracy in context {c}", v, key=f"rnn_accuracy_by_context.{c}")
+        for c, v in acc_held["by_context"].items()
+    ]
+    out += [
+        Result(
+            f"trained RNN on the {s['twin_trials']} twin trials (task grid)",
+            s["rnn_accuracy_twin_trials"],
+            key="rnn_accuracy_twin_trials",
+        ),
+        Result(
+            f"trained RNN on the twin grid dt = {s['twin_dt'] * 1e3:g} ms (scale × {grid:.4f})",
+            s["rnn_accuracy_twin_grid"],
+            theory=s["rnn_accuracy_twin_trials"],
+            key="rnn_accuracy_twin_grid",
+            theory_key="rnn_accuracy_twin_trials",
+            reference="(the grid does not matter)",
+        ),
+        Result(
+            "psychometric: smallest range of a relevant curve",
+            ps["relevant_range"],
+            key="psychometric.relevant_range",
+        ),
+        Result(
+            "psychometric: largest range of an irrelevant curve (flat: ≈ 3–4 point sd)",
+            ps["irrelevant_range"],
+            key="psychometric.irrelevant_range",
+        ),
+        Result("mixture components chosen", s["mixture_components"], key="mixture_components"),
+    ]
+    for k, v in s["rnn_accuracy_by_components"].items():
+        one = k == "1"
+        out.append(
+            Result(
+                f"resampled RNN accuracy, {k}-component mixture (N = {s['components_n']:,})",
+                v,
+                theory=ANCHORS["dubreuil_one_gaussian"] if one else None,
+                key=f"rnn_accuracy_by_components.{k}",
+                reference="Dubreuil et al. 2022 (one Gaussian)" if one else "",
+            )
+        )
+    ref = "trained RNN, same trials"
+    for N, t in table.items():
+        for net, name in (("rnn", "resampled RNN"), ("snn", "Poisson SNN")):
+            out.append(
+                Result(
+                    f"{name} accuracy, N = {N:,} (95 % CI)",
+                    t[f"{net}_accuracy"],
+                    theory=s["rnn_accuracy_twin_trials"],
+                    interval=t[f"{net}_ci"],
+                    key=f"{net}_accuracy_by_n.{N}",
+                    theory_key="rnn_accuracy_twin_trials",
+                    reference=ref,
+                )
+            )
+        out.append(
+            Result(
+                f"SNN–RNN agreement of the decisions, N = {N:,} (95 % CI)",
+                t["agreement"],
+                interval=t["agreement_ci"],
+                key=f"agreement_by_n.{N}",
+            )
+        )
+    Ns = sorted(table)
+    if len(Ns) > 1:
+        out.append(
+            Result(
+                f"slope of log Δ vs log N ({Ns[0]:,} … {Ns[-1]:,})",
+                endpoint_log_slope(Ns, [table[N]["distance"] for N in Ns]),
+                theory=-0.5,
+                reference="independent spike noise",
+            )
+        )
+    return out
 
 
-def _report(s, table, sel, acc_held, cfg, r, sc) -> str:
+def _report(s, table, sel, cfg, r) -> str:
     L = []
     a = L.append
     a("# Context-dependent decision making: a trained low-rank RNN and its spiking twins\n")
     a(
         f"Scale `{s['scale']}`, seed {s['seed']}. Rank {cfg.rank}, N_t = {cfg.neurons} trained "
         f"neurons, τ = {cfg.tau * 1e3:g} ms, φ(x) = {cfg.rmax:g} Hz · (1 + tanh(x − {cfg.b:g}))/2, "
-        f"task dt = {cfg.task.dt * 1e3:g} ms ({cfg.task.steps} steps per trial).\n"
-    )
-    a("## Training\n")
-    a(
+        f"task dt = {cfg.task.dt * 1e3:g} ms ({cfg.task.steps} steps per trial). Training: "
         f"{cfg.train_steps} Adam steps (lr {cfg.lr:g}, {cfg.batch} trials per step) through "
-        f"`lowdim.solve`: {s['training_seconds']:.0f} s of wall time on this machine "
-        f"(final loss, mean of the last 50 batches: {s['final_loss']:.4f}). `loss.png`.\n"
+        f"`lowdim.solve`, {s['training_seconds']:.0f} s of wall time on this machine "
+        "(`loss.png`).\n"
     )
-    a("## Held-out accuracy of the trained RNN\n")
-    a("| quantity | measured | target / anchor |\n|---|---|---|")
-    lo, hi = wilson(round(acc_held["all"] * acc_held["n"]), acc_held["n"])
-    a(
-        f"| accuracy, all coherences ({acc_held['n']} trials) | {acc_held['all']:.4f} "
-        f"(95 % Wilson {_fmt_ci((lo, hi))}) | ≥ 0.97 (Dubreuil et al.: 1.0) |"
-    )
-    for c, v in acc_held["by_coherence"].items():
-        a(
-            f"| accuracy at relevant coherence ±{float(c) * cfg.task.coherence_scale:g} | {v:.4f} | |"
-        )
-    for c, v in acc_held["by_context"].items():
-        a(f"| accuracy in context {c} | {v:.4f} | |")
-    a(
-        f"| same network on the {s['twin_trials']} twin trials (task grid) | "
-        f"{s['rnn_accuracy_twin_trials']:.4f} | |"
-    )
-    a(
-        f"| same network on the twin grid dt = {s['twin_dt'] * 1e3:g} ms (scale × "
-        f"{cd.grid_factor(cfg.task.dt, cfg.task.dt / r, cfg.tau):.4f}) | "
-        f"{s['rnn_accuracy_twin_grid']:.4f} | equal to the line above if the grid does not matter |"
-    )
-    a("")
+    a("## Key numbers\n\n{results}\n")
     ps = s["psychometric"]
     a(
         f"Psychometric curves (`psychometric.png`, {ps['trials']} trials with the coherences "
         f"±{{{', '.join(f'{c:g}' for c in ps['levels'])}}}·{cfg.task.coherence_scale:g}): "
         f"P(choice = +1) at the weakest relevant level ±{ps['levels'][0]:g} is "
         f"{ps['weakest_relevant'][0]:.3f} / {ps['weakest_relevant'][1]:.3f} (mean over the two "
-        f"contexts); the relevant curve spans at least {ps['relevant_range']:.3f} from its lowest "
-        f"to its highest point, the irrelevant one at most {ps['irrelevant_range']:.3f} (binomial "
-        f"sd of one point ≤ {ps['point_sd']:.3f}: a flat curve spans ≈ 3–4 sd by chance).\n"
+        f"contexts); binomial sd of one point ≤ {ps['point_sd']:.3f}.\n"
     )
     a("## Latent dynamics and the line attractor\n")
     for c in "ab":
@@ -853,18 +701,13 @@ def _report(s, table, sel, acc_held, cfg, r, sc) -> str:
         )
     a("\n`latent.png`, `line_attractor.png`.\n")
     a("## Gaussian mixture over the rows [F, G, U, W_out]\n")
-    a(
-        "| components | held-out log-likelihood per row (5-fold) | resampled RNN accuracy "
-        f"(N = {s['components_n']:,}) |\n|---|---|---|"
-    )
+    a("| components | held-out log-likelihood per row (5-fold) |\n|---|---|")
     for k in (1, 2, 3):
-        a(
-            f"| {k} | {sel['heldout'][k]:.3f} ± {sel['heldout_se'][k]:.3f} | "
-            f"{s['rnn_accuracy_by_components'][str(k)]:.4f} |"
-        )
+        a(f"| {k} | {sel['heldout'][k]:.3f} ± {sel['heldout_se'][k]:.3f} |")
+    forced = s["mixture_components"] != sel["best"]
     a(
         f"\nChosen: **{s['mixture_components']}** components"
-        f"{' (forced by --components)' if s['mixture_components'] != sel['best'] else ' (highest held-out likelihood)'}. "
+        f"{' (forced by --components)' if forced else ' (highest held-out likelihood)'}. "
         f"Anchors: one Gaussian ≈ {ANCHORS['dubreuil_one_gaussian']}, two populations "
         f"{ANCHORS['dubreuil_two_populations'][0]}–{ANCHORS['dubreuil_two_populations'][1]} "
         "(Dubreuil et al. 2022). `mixture.png`, `mixture.json`.\n"
@@ -875,35 +718,16 @@ def _report(s, table, sel, acc_held, cfg, r, sc) -> str:
         f"(max φ · dt = {cfg.rmax * s['twin_dt']:g}), the task's input held over {r} substeps; "
         "scale 1/(N r_max) (see `lowdim.models.context_dm`). CIs: 95 %, the union of a "
         "two-level bootstrap over population draws and trials and the Wilson interval of the "
-        "pooled outcomes.\n"
+        "pooled outcomes. Target: the resampled networks at the largest N within 2 points of "
+        "the trained RNN on the same trials. Anchors: Dubreuil et al. 0.92–0.975 (two "
+        "populations), Kim, Li & Sejnowski 0.97 ± 0.07 (LIF conversion, N ≈ 250).\n"
     )
-    a(
-        "| N | draws | RNN accuracy | SNN accuracy | SNN–RNN agreement | Δ = ⟨\\|h − x\\|⟩ | "
-        "⟨\\|κ_SNN − κ_RNN\\|⟩ | seconds |\n|---|---|---|---|---|---|---|---|"
-    )
+    a("| N | draws | Δ = ⟨\\|h − x\\|⟩ | ⟨\\|κ_SNN − κ_RNN\\|⟩ | seconds |\n|---|---|---|---|---|")
     for n in sorted(table):
         t = table[n]
         a(
-            f"| {n:,} | {t['draws']} | {t['rnn_accuracy']:.4f} {_fmt_ci(t['rnn_ci'])} | "
-            f"{t['snn_accuracy']:.4f} {_fmt_ci(t['snn_ci'])} | {t['agreement']:.4f} | "
-            f"{t['distance']:.4g} ± {t['distance_sem']:.2g} | {t['distance_kappa']:.4g} | "
-            f"{t['seconds']:.0f} |"
+            f"| {n:,} | {t['draws']} | {t['distance']:.4g} ± {t['distance_sem']:.2g} | "
+            f"{t['distance_kappa']:.4g} | {t['seconds']:.0f} |"
         )
-    Ns = sorted(table)
-    if len(Ns) > 1:
-        d0, d1 = table[Ns[0]]["distance"], table[Ns[-1]]["distance"]
-        slope = math.log(d1 / d0) / math.log(Ns[-1] / Ns[0])
-        a(
-            f"\nΔ falls with N with slope {slope:.3f} on log-log axes (theory for independent "
-            "spike noise: −0.5)."
-        )
-    top = table[Ns[-1]]
-    a(
-        f"\nTarget: the resampled networks at N = {Ns[-1]:,} within 2 points of the trained RNN "
-        f"({s['rnn_accuracy_twin_trials']:.4f} on the same trials): RNN "
-        f"{top['rnn_accuracy'] - s['rnn_accuracy_twin_trials']:+.4f}, SNN "
-        f"{top['snn_accuracy'] - s['rnn_accuracy_twin_trials']:+.4f}. Anchors: Dubreuil et al. "
-        "0.92–0.975 (two populations), Kim, Li & Sejnowski 0.97 ± 0.07 (LIF conversion, N ≈ 250).\n"
-    )
-    a(f"`twins.png`, `traces.png`, `twins.nc`. Total wall time {s['seconds']:.0f} s.")
+    a(f"\n`twins.png`, `traces.png`, `twins.nc`. Total wall time {s['seconds']:.0f} s.")
     return "\n".join(L) + "\n"

@@ -43,10 +43,9 @@ import xarray as xr
 
 from ..analysis.stats import extrapolate
 from ..errors import ConfigError
-from ..io import save, staged_output
 from ..models import hopfield as H
-from ..plotting import save_panel
-from ._common import Log, write_results
+from . import settings as st
+from .harness import Result, Study
 
 __all__ = ["run", "SCALES", "SETTING_HELP"]
 
@@ -149,7 +148,10 @@ SCALES: dict[str, dict] = {
 }
 
 
-_log = Log("hopfield")
+_PHASES = ("retrieval", "correlated patterns", "mean-field map", "fixed points and β", "capacity")
+#: the keys of summary["timings_seconds"], one per phase
+_TIMING_KEYS = ("retrieval", "correlated", "map", "bifurcation", "capacity")
+STUDY = Study("hopfield", SCALES, phases=_PHASES, what="the hopfield demo")
 
 
 def _cues(patterns, which, fraction, seed):
@@ -160,7 +162,7 @@ def _cues(patterns, which, fraction, seed):
 
 
 # ----------------------------------------------------------------------------- 1 retrieval
-def _retrieval(sc, seed, progress):
+def _retrieval(sc, seed, log):
     n, load, B = sc["retrieval_n"], sc["retrieval_load"], sc["retrieval_cues"]
     p = round(load * n)
     pat = H.random_patterns(n, p, seed=seed, dtype="bfloat16" if n >= 50_000 else "float32")
@@ -202,7 +204,7 @@ def _retrieval(sc, seed, progress):
             "beta": beta,
             "seconds": time.perf_counter() - t0,
         }
-        _log(progress, f"retrieval {name}: N = {n:,}, P = {p}: final m = {runs[name]['final']:.4f}")
+        log(f"retrieval {name}: N = {n:,}, P = {p}: final m = {runs[name]['final']:.4f}")
     m0 = float(cues[0] @ np.asarray(pat[:, 0], np.float32)) / n
     theory = {
         "cue_overlap": m0,
@@ -234,42 +236,8 @@ def _retrieval(sc, seed, progress):
     return {"n": n, "p": p, "runs": runs, "theory": theory, "ds": ds}
 
 
-def _plot_retrieval(res, sc, plt):
-    runs, th = res["runs"], res["theory"]
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4), sharey=True)
-    titles = {
-        "sync_sign": "synchronous, sign",
-        "async_sign": "asynchronous, sign",
-        "sync_glauber": f"synchronous, Glauber β = {sc['glauber_beta']:g}",
-        "async_glauber": f"asynchronous, Glauber β = {sc['glauber_beta']:g}",
-    }
-    B = sc["retrieval_cues"]
-    for ax, (name, r) in zip(axes, runs.items(), strict=True):
-        m = r["m"]
-        t = np.arange(m.shape[1])
-        for b in range(m.shape[0]):
-            ax.plot(t, m[b, :, B:], color="0.75", lw=0.5)
-        for b in range(m.shape[0]):
-            ax.plot(t, r["own"][b], color="C0", lw=1.0, marker="o", ms=2.5)
-        if name.startswith("sync"):  # the map is a synchronous step
-            first = th["first_step_sign"] if name.endswith("sign") else th["first_step_glauber"]
-            ax.plot([1], [first], "x", color="C3", ms=8, mew=2, label="map F(m₀), step 1")
-        ax.axhline(th["ags_overlap"], color="k", ls=":", lw=0.8)
-        ax.set_title(titles[name], fontsize=9)
-        ax.set_xlabel("sweep" if name.startswith("async") else "step")
-    axes[0].set_ylabel("overlap $m^\\mu(t)$")
-    axes[0].legend(loc="center right", fontsize=7)
-    fig.suptitle(
-        f"Retrieval from a cue with {sc['flip']:.0%} of the bits flipped: N = {res['n']:,}, "
-        f"P/N = {res['p'] / res['n']:.2g} (blue: cued pattern; grey: {m.shape[2] - B} others)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- 2 correlated
-def _correlated(sc, seed, progress):
+def _correlated(sc, seed, log):
     n, P, B = sc["corr_n"], sc["corr_p"], sc["corr_cues"]
     rows = []
     for c in sc["correlations"]:
@@ -294,8 +262,7 @@ def _correlated(sc, seed, progress):
                 "prototype_theory": math.sqrt(c),
             }
         )
-        _log(
-            progress,
+        log(
             f"correlated c = {c:g}: m_own = {own.mean():.3f}, m_proto = {proto.mean():.3f}",
         )
     ds = xr.Dataset(
@@ -321,30 +288,6 @@ def _correlated(sc, seed, progress):
     return {"n": n, "P": P, "rows": rows, "ds": ds}
 
 
-def _plot_correlated(res, sc, plt):
-    rows = res["rows"]
-    c = np.array([r["correlation"] for r in rows])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    ax = axes[0]
-    ax.plot(c, [r["own"] for r in rows], "o-", label="overlap with the cued pattern")
-    ax.plot(c, [r["prototype"] for r in rows], "s-", label="overlap with the prototype")
-    cc = np.linspace(0, c.max(), 100)
-    ax.plot(cc, np.sqrt(cc), "k:", lw=0.8, label="√c (prototype · pattern)")
-    ax.set_xlabel("pattern correlation c")
-    ax.set_ylabel(f"overlap after {sc['corr_sweeps']} sweeps")
-    ax.legend(fontsize=7)
-    ax.set_title(f"N = {res['n']:,}, P = {res['P']}, asynchronous sign dynamics", fontsize=9)
-    ax = axes[1]
-    ax.plot(c, [r["first_step"] for r in rows], "o", label="simulated")
-    ax.plot(cc, [H.correlated_first_step(res["P"], x) for x in cc], "k-", lw=1, label="theory")
-    ax.set_xlabel("pattern correlation c")
-    ax.set_ylabel("overlap after one step from the pattern")
-    ax.set_title("stability of a stored pattern", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- 3 map
 def _tolerance(m0, load, beta, n):
     """Standard deviation of one trial's first-step overlap around F(m0) (see tests): the
@@ -360,7 +303,7 @@ def _tolerance(m0, load, beta, n):
     return float(np.sqrt((1 - F**2) / n + 2 * load / n * dFda**2))
 
 
-def _map(sc, seed, progress):
+def _map(sc, seed, log):
     n = sc["map_n"]
     out = {"low": [], "loads": []}
     # (a) Glauber at α → 0: every step
@@ -373,9 +316,7 @@ def _map(sc, seed, progress):
         sim = r["m"][:, :, 0]  # (len(m0s), steps + 1)
         theory = H.iterate_map(sim[:, 0], sc["map_low_steps"], p / n, beta).T
         out["low"].append({"beta": beta, "sim": sim, "theory": theory})
-        _log(
-            progress, f"map α → 0, β = {beta:g}: max |sim − map| = {np.abs(sim - theory).max():.4f}"
-        )
+        log(f"map α → 0, β = {beta:g}: max |sim − map| = {np.abs(sim - theory).max():.4f}")
     # (b) sign dynamics at finite load: first steps
     m0s = sc["map_m0"]
     for load in sc["map_loads"]:
@@ -405,8 +346,7 @@ def _map(sc, seed, progress):
                 "max_second_error": float(np.abs(sim[:, :, 2] - second).max()),
             }
         )
-        _log(
-            progress,
+        log(
             f"map α = {p / n:g}: first step max |sim − F| = {out['loads'][-1]['max_first_error']:.4f} "
             f"({z.max():.1f} sd), second step {out['loads'][-1]['max_second_error']:.4f}",
         )
@@ -442,77 +382,8 @@ def _map(sc, seed, progress):
     return out
 
 
-def _plot_map(res, sc, plt):
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    mm = np.linspace(-0.05, 1, 300)
-    ax = axes[0]
-    for k, x in enumerate(res["low"]):
-        col = f"C{k}"
-        ax.plot(mm, H.mean_field_map(mm, 0.0, x["beta"]), color=col, label=f"tanh({x['beta']:g} m)")
-        sim = x["sim"]
-        ax.plot(sim[:, :-1].ravel(), sim[:, 1:].ravel(), "o", color=col, ms=3, mfc="none")
-    ax.plot(mm, mm, "k:", lw=0.8)
-    ax.set_xlabel("m(t)")
-    ax.set_ylabel("m(t+1)")
-    ax.set_title(
-        f"Glauber, α = {sc['map_low_p'] / res['n']:.1g}: map vs (m(t), m(t+1))", fontsize=9
-    )
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    for k, x in enumerate(res["loads"]):
-        col = f"C{k}"
-        ax.plot(
-            mm,
-            H.mean_field_map(mm, x["load"], math.inf),
-            color=col,
-            label=f"erf(m/√(2·{x['load']:g}))",
-        )
-        s = x["sim"]
-        ax.plot(
-            s[:, :, 0].ravel(),
-            s[:, :, 1].ravel(),
-            "o",
-            color=col,
-            ms=4,
-            label="step 0 → 1" if k == 0 else None,
-        )
-        ax.plot(
-            s[:, :, 1].ravel(),
-            s[:, :, 2].ravel(),
-            "^",
-            color=col,
-            ms=4,
-            mfc="none",
-            label="step 1 → 2" if k == 0 else None,
-        )
-    ax.plot(mm, mm, "k:", lw=0.8)
-    ax.set_xlabel("m(t)")
-    ax.set_ylabel("m(t+1)")
-    ax.set_title("sign updates: the map is exact for the first step", fontsize=9)
-    ax.legend(fontsize=7)
-    ax = axes[2]
-    for k, x in enumerate(res["loads"]):
-        col = f"C{k}"
-        s = x["sim"]
-        t = np.arange(s.shape[-1])
-        for i in range(0, s.shape[0], max(1, s.shape[0] // 3)):
-            ax.plot(t, s[i].mean(axis=0), "o-", color=col, ms=3)
-            ax.plot(
-                t,
-                H.iterate_map(s[i, :, 0].mean(), s.shape[-1] - 1, x["load"], math.inf),
-                "--",
-                color=col,
-                lw=0.8,
-            )
-    ax.set_xlabel("step t")
-    ax.set_ylabel("m(t)")
-    ax.set_title("simulated (o) vs iterated map (--): drift after step 1", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- 4 bifurcation
-def _bifurcation(sc, seed, progress):
+def _bifurcation(sc, seed, log):
     n, B = sc["bif_n"], sc["bif_cues"]
     res = {"n": n, "series": []}
     for label, p in (("low", sc["bif_p"]), ("load", round(sc["bif_load"] * n))):
@@ -541,8 +412,7 @@ def _bifurcation(sc, seed, progress):
                 "beta_m": H.ags_retrieval_beta(p / n),
             }
         )
-        _log(
-            progress,
+        log(
             f"fixed points α = {p / n:g}: β_c(map) = {res['series'][-1]['beta_c']:.3f}, "
             f"max |sim − m*| = {np.nanmax(np.abs(np.array(sims)[:, 0] - np.array(theory))):.3f}",
         )
@@ -569,55 +439,8 @@ def _bifurcation(sc, seed, progress):
     return res
 
 
-def _plot_bifurcation(res, sc, plt):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, x in zip(axes, res["series"], strict=True):
-        bb = np.linspace(0.3, max(sc["bif_betas"]) * 1.05, 200)
-        up, zero_stable = [], []
-        for b in bb:
-            fps = H.fixed_points(x["load"], b)
-            st = [f["m"] for f in fps if f["stable"] and f["m"] > 0]
-            up.append(max(st) if st else np.nan)
-            zero_stable.append(fps[0]["stable"])
-        up = np.array(up)
-        zs = np.array(zero_stable)
-        ax.plot(bb, up, "k-", lw=1.2, label="stable m* > 0 (map)")
-        ax.plot(bb, -up, "k-", lw=1.2)
-        ax.plot(bb[zs], np.zeros(zs.sum()), "k-", lw=1.2)
-        ax.plot(bb[~zs], np.zeros((~zs).sum()), "k--", lw=1, label="m = 0 unstable (map)")
-        if x["load"] > 0.01:
-            bg = np.linspace(0.3, max(sc["bif_betas"]) * 1.05, 60)
-            ax.plot(
-                bg,
-                [H.ags_state(x["load"], b)["m"] for b in bg],
-                "C0-",
-                lw=1.2,
-                label="AGS retrieval state (RS theory)",
-            )
-        ax.errorbar(
-            sc["bif_betas"],
-            x["sim"][:, 0],
-            yerr=x["sim"][:, 1],
-            fmt="o",
-            color="C3",
-            ms=4,
-            label=f"simulation (N = {res['n']:,})",
-        )
-        ax.axvline(x["beta_c"], color="0.5", ls=":", lw=0.8)
-        ax.set_xlabel("inverse temperature β")
-        ax.set_title(
-            f"α = {x['load']:.2g}: β_c = {x['beta_c']:.2f} (map), β_M = {x['beta_m']:.2f} (AGS)",
-            fontsize=9,
-        )
-    axes[0].set_ylabel("stationary overlap m")
-    axes[0].legend(fontsize=7, loc="lower right")
-    axes[1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- 5 capacity
-def _capacity(sc, seed, progress):
+def _capacity(sc, seed, log):
     rows = []
     per_n = {}
     thr = sc["threshold"]
@@ -654,8 +477,7 @@ def _capacity(sc, seed, progress):
             retrieved.append(f > thr)
             conv.append(c)
             steps.append(max(st))
-            _log(
-                progress,
+            log(
                 f"capacity N = {n:,}, α = {a:g}: mean final m = {f.mean():.3f}, retrieved "
                 f"{(f > thr).mean():.2f}, {max(st)} steps",
             )
@@ -673,7 +495,7 @@ def _capacity(sc, seed, progress):
             "trials": int(np.array(finals).shape[1]),
             "seconds": time.perf_counter() - t_n,
         }
-        _log(progress, f"capacity N = {n:,}: α_50 = {est['alpha']:.4f} ± {est['stderr']:.4f}")
+        log(f"capacity N = {n:,}: α_50 = {est['alpha']:.4f} ± {est['stderr']:.4f}")
         rows.append((n, est["alpha"], est["stderr"]))
     ns = np.array([r[0] for r in rows], float)
     al = np.array([r[1] for r in rows])
@@ -681,8 +503,7 @@ def _capacity(sc, seed, progress):
     extrap = extrapolate(ns, al, se, exponent=-0.5)
     if extrap is not None:
         extrap = {"alpha": extrap.pop("limit"), **extrap}
-        _log(
-            progress,
+        log(
             f"capacity N → ∞ (a + b/√N): α_c = {extrap['alpha']:.4f} ± {extrap['stderr']:.4f}",
         )
     all_loads = sorted({a for n in sc["cap_n"] for a in sc["cap_loads"][n]})
@@ -756,63 +577,6 @@ def _check(sc):
             raise ConfigError(f"cap_loads for N = {n} needs at least two loads")
 
 
-def _plot_capacity(res, sc, plt):
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    aa = np.linspace(0.0, 0.2, 400)
-    for k, (n, v) in enumerate(res["per_n"].items()):
-        col = f"C{k}"
-        a = np.array(v["loads"])
-        axes[0].errorbar(
-            a,
-            v["final"].mean(axis=1),
-            yerr=v["final"].std(axis=1) / math.sqrt(v["trials"]),
-            fmt="o-",
-            color=col,
-            ms=3,
-            lw=1,
-            label=f"N = {n:,}",
-        )
-        axes[1].plot(a, v["retrieved"].mean(axis=1), "o", color=col, ms=4, label=f"N = {n:,}")
-        from scipy.special import ndtr
-
-        e = v["estimate"]
-        aa2 = np.linspace(a.min(), a.max(), 200)
-        axes[1].plot(aa2, ndtr((e["alpha"] - aa2) / e["width"]), "-", color=col, lw=1)
-    axes[0].plot(aa, H.ags_overlap(aa), "k-", lw=1.2, label="AGS theory (N → ∞)")
-    for ax in axes[:2]:
-        ax.axvline(H.ALPHA_C, color="k", ls=":", lw=0.8)
-        ax.set_xlabel("load α = P/N")
-        ax.set_xlim(min(min(v["loads"]) for v in res["per_n"].values()) - 0.005, 0.205)
-    axes[0].set_ylabel("final overlap (mean ± s.e.)")
-    axes[0].set_title("start from each stored pattern, sync sign updates", fontsize=9)
-    axes[0].legend(fontsize=7)
-    axes[1].set_ylabel(f"fraction retrieved (final m > {sc['threshold']:g})")
-    axes[1].set_title("probit fits: α_50(N) where half are retrieved", fontsize=9)
-    ax = axes[2]
-    ns = np.array(list(res["per_n"]), float)
-    al = [v["estimate"]["alpha"] for v in res["per_n"].values()]
-    se = [v["estimate"]["stderr"] for v in res["per_n"].values()]
-    ax.errorbar(ns**-0.5, al, yerr=se, fmt="o", color="C3", label="α_50(N)")
-    ex = res["extrapolated"]
-    if ex is not None:
-        xx = np.linspace(0, ns.min() ** -0.5 * 1.05, 50)
-        ax.plot(
-            xx,
-            ex["alpha"] + ex["slope"] * xx,
-            "C3--",
-            lw=1,
-            label=f"α_c + a/√N: α_c = {ex['alpha']:.3f} ± {ex['stderr']:.3f}",
-        )
-    ax.axhline(H.ALPHA_C, color="k", ls=":", lw=0.8, label="α_c = 0.138 (AGS)")
-    ax.set_xlabel("1/√N")
-    ax.set_ylabel("critical load")
-    ax.set_xlim(left=0)
-    ax.legend(fontsize=7)
-    ax.set_title("finite-size shift", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- run
 def run(
     scale: str | None = "small",
@@ -828,62 +592,43 @@ def run(
     changes to the scale's settings (keys of :data:`SCALES`), e.g. ``{"dynamics": "async"}``.
     The settings used are written to ``settings.toml`` and ``summary.json["settings"]``.
     """
-    from ..plotting import plt
-    from . import settings as st
-
     cfg = st.resolve(sys.modules[__name__], "hopfield", scale, seed, config, settings)
     scale, seed, sc = cfg["scale"], cfg["seed"], cfg["run"]
     _check(sc)
-    t_all = time.perf_counter()
-    timings = {}
-    with staged_output(out) as tmp:
-        files = []
-        t0 = time.perf_counter()
-        _log(progress, "phase 1/5: retrieval")
-        ret = _retrieval(sc, seed, progress)
-        files += save_panel(_plot_retrieval(ret, sc, plt), tmp, "hopfield_retrieval")
-        save(ret["ds"], tmp / "hopfield_retrieval.nc")
-        timings["retrieval"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        _log(progress, "phase 2/5: correlated patterns")
-        cor = _correlated(sc, seed, progress)
-        files += save_panel(_plot_correlated(cor, sc, plt), tmp, "hopfield_correlated")
-        save(cor["ds"], tmp / "hopfield_correlated.nc")
-        timings["correlated"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        _log(progress, "phase 3/5: mean-field map")
-        mp = _map(sc, seed, progress)
-        files += save_panel(_plot_map(mp, sc, plt), tmp, "hopfield_map")
-        save(mp["ds"], tmp / "hopfield_map.nc")
-        timings["map"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        _log(progress, "phase 4/5: fixed points and β")
-        bif = _bifurcation(sc, seed, progress)
-        files += save_panel(_plot_bifurcation(bif, sc, plt), tmp, "hopfield_bifurcation")
-        save(bif["ds"], tmp / "hopfield_bifurcation.nc")
-        timings["bifurcation"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        _log(progress, f"phase 5/5: capacity ({_dynamics_text(sc)}, criterion {sc['criterion']})")
-        cap = _capacity(sc, seed, progress)
-        files += save_panel(_plot_capacity(cap, sc, plt), tmp, "hopfield_capacity")
-        save(cap["ds"], tmp / "hopfield_capacity.nc")
-        timings["capacity"] = time.perf_counter() - t0
-        wall = time.perf_counter() - t_all
-        summary = _summary(scale, seed, sc, ret, cor, mp, bif, cap, timings, wall)
+    labels = (*_PHASES[:4], f"capacity ({_dynamics_text(sc)}, criterion {sc['criterion']})")
+    with STUDY.session(scale, out, progress, phases=labels) as s:
+        with s.phase(labels[0]):
+            # deferred: the figures module imports matplotlib (start-up time)
+            from ..figures import hopfield as figures
+
+            ret = _retrieval(sc, seed, s.log)
+            s.figure(figures.retrieval(ret, sc), "hopfield_retrieval")
+            s.dataset(ret["ds"], "hopfield_retrieval.nc")
+        with s.phase(labels[1]):
+            cor = _correlated(sc, seed, s.log)
+            s.figure(figures.correlated(cor, sc), "hopfield_correlated")
+            s.dataset(cor["ds"], "hopfield_correlated.nc")
+        with s.phase(labels[2]):
+            mp = _map(sc, seed, s.log)
+            s.figure(figures.mean_field_map(mp, sc), "hopfield_map")
+            s.dataset(mp["ds"], "hopfield_map.nc")
+        with s.phase(labels[3]):
+            bif = _bifurcation(sc, seed, s.log)
+            s.figure(figures.bifurcation(bif, sc), "hopfield_bifurcation")
+            s.dataset(bif["ds"], "hopfield_bifurcation.nc")
+        with s.phase(labels[4]):
+            cap = _capacity(sc, seed, s.log)
+            s.figure(figures.capacity(cap, sc), "hopfield_capacity")
+            s.dataset(cap["ds"], "hopfield_capacity.nc")
+        timings = dict(zip(_TIMING_KEYS, (s.timings[k] for k in labels), strict=True))
+        summary = _summary(scale, seed, sc, ret, cor, mp, bif, cap, timings, s.elapsed())
         summary["settings"] = st.jsonable(cfg)
-        summary["files"] = sorted(
-            files
-            + [
-                f"hopfield_{k}.nc"
-                for k in ("retrieval", "correlated", "map", "bifurcation", "capacity")
-            ]
-            + ["report.md", "summary.json", "settings.toml"]
+        return s.finish(
+            summary,
+            _results(summary, ret, cor),
+            _report(sc, summary, ret, cor, mp, bif, cap),
+            settings=st.to_toml(cfg),
         )
-        write_results(
-            tmp, summary, _report(sc, summary, ret, cor, mp, bif, cap), settings=st.to_toml(cfg)
-        )
-    _log.done(progress, wall, out)
-    return summary
 
 
 def _summary(scale, seed, sc, ret, cor, mp, bif, cap, timings, wall):
@@ -941,6 +686,99 @@ def _summary(scale, seed, sc, ret, cor, mp, bif, cap, timings, wall):
     }
 
 
+def _results(s, ret, cor) -> list[Result]:
+    ags = "AGS 1987 (RS)"
+    out = [
+        Result(
+            f"final overlap, {name.replace('_', ' ')} dynamics",
+            s[key],
+            theory=ret["theory"]["ags_overlap"],
+            key=key,
+            theory_key="retrieval_overlap_theory",
+            reference=ags,
+        )
+        for name, key in (
+            ("synchronous sign", "retrieval_overlap"),
+            ("asynchronous sign", "retrieval_overlap_async"),
+        )
+    ]
+    out += [
+        Result(
+            "final overlap, synchronous Glauber dynamics",
+            s["retrieval_overlap_glauber"],
+            theory=ret["theory"]["glauber_map_fixed_point"],
+            key="retrieval_overlap_glauber",
+            reference="fixed point of (H4)",
+        ),
+        Result(
+            "overlap after one synchronous sign step",
+            s["retrieval_first_step"],
+            theory=s["retrieval_first_step_theory"],
+            key="retrieval_first_step",
+            theory_key="retrieval_first_step_theory",
+            reference="(H4)",
+        ),
+        Result(
+            "overlap with the cued pattern, largest correlation c",
+            s["correlated_overlap_at_max_correlation"],
+            theory=cor["rows"][-1]["prototype_theory"],
+            key="correlated_overlap_at_max_correlation",
+            reference="√c (state at the prototype)",
+        ),
+        Result(
+            "overlap with the prototype, largest correlation c",
+            s["correlated_prototype_at_max_correlation"],
+            key="correlated_prototype_at_max_correlation",
+        ),
+        Result(
+            "Glauber at α → 0: largest abs(sim − iterated map)",
+            s["map_glauber_max_error"],
+            theory=0.0,
+            key="map_glauber_max_error",
+            reference="(H4)",
+        ),
+        Result(
+            "sign dynamics: largest abs(first step − F(m₀))",
+            s["map_first_step_max_error"],
+            theory=0.0,
+            key="map_first_step_max_error",
+            reference="(H4)",
+        ),
+        Result(
+            "the same in predicted standard deviations",
+            s["map_first_step_max_sd"],
+            key="map_first_step_max_sd",
+        ),
+        Result(
+            "β_c of the map at α → 0",
+            s["beta_c_low_load_map"],
+            theory=1.0,
+            key="beta_c_low_load_map",
+            reference="pitchfork F'(0) = β",
+        ),
+    ]
+    out += [
+        Result(
+            f"critical load α_50(N = {int(n):,}) ({s['capacity_criterion']})",
+            v[0],
+            key=f"critical_load_by_n.{n}.0",
+        )
+        for n, v in s["critical_load_by_n"].items()
+    ]
+    out += [
+        Result(
+            "critical load α_c",
+            s["critical_load_estimate"],
+            theory=s["critical_load_theory"],
+            key="critical_load_estimate",
+            theory_key="critical_load_theory",
+            reference=ags,
+        ),
+        Result("standard error of α_c", s["critical_load_stderr"], key="critical_load_stderr"),
+    ]
+    return out
+
+
 def _report(sc, s, ret, cor, mp, bif, cap):
     th = ret["theory"]
     runs = ret["runs"]
@@ -953,6 +791,10 @@ def _report(sc, s, ret, cor, mp, bif, cap):
         "",
         f"Wall time {s['wall_seconds']:.0f} s on this machine "
         f"({', '.join(f'{k} {v:g} s' for k, v in s['timings_seconds'].items())}).",
+        "",
+        "## Key numbers",
+        "",
+        "{results}",
         "",
         "## 1. Retrieval from a corrupted cue",
         "",
@@ -979,10 +821,6 @@ def _report(sc, s, ret, cor, mp, bif, cap):
             f"{th['crosstalk_rms']:.4f} |"
         )
     L += [
-        "",
-        f"**retrieval_overlap** (synchronous sign, final) = {s['retrieval_overlap']:.4f}; theory: "
-        f"the retrieval state of the AGS theory at α = {ret['p'] / ret['n']:.3g} has "
-        f"m = {th['ags_overlap']:.5f}.",
         "",
         "## 2. Correlated patterns",
         "",
@@ -1110,9 +948,8 @@ def _report(sc, s, ret, cor, mp, bif, cap):
     if ex is not None:
         L += [
             f"Extrapolation α_50(N) = α_c + a/√N (weighted least squares, {ex['dof']} degrees of "
-            f"freedom, χ² = {ex['chi2']:.2f}): **α_c = {ex['alpha']:.4f} ± {ex['stderr']:.4f}** "
-            f"(a = {ex['slope']:.3f}); theory α_c = {H.ALPHA_C} (AGS 1987, replica symmetric; "
-            "the replica-symmetry-breaking value is 0.1382).",
+            f"freedom, χ² = {ex['chi2']:.2f}, a = {ex['slope']:.3f}): α_c in the key numbers; "
+            "theory: AGS 1987, replica symmetric (the replica-symmetry-breaking value is 0.1382).",
             "",
         ]
     L += [
@@ -1133,13 +970,5 @@ def _report(sc, s, ret, cor, mp, bif, cap):
                 f"| {n:,} | {a:g} | {v['final'][j].mean():.3f} | {v['retrieved'][j].mean():.2f} | "
                 f"{v['converged'][j].mean():.2f} | {'—' if np.isnan(ags) else f'{ags:.4f}'} |"
             )
-    L += [
-        "",
-        "## Summary keys",
-        "",
-        f"- retrieval_overlap = {s['retrieval_overlap']:.4f} (theory {s['retrieval_overlap_theory']:.5f})",
-        f"- critical_load_estimate = {s['critical_load_estimate']:.4f} ± "
-        f"{s['critical_load_stderr']:.4f} ({s['critical_load_method']}; theory {H.ALPHA_C})",
-        "",
-    ]
+    L += ["", f"α_c: {s['critical_load_method']}.", ""]
     return "\n".join(L)
