@@ -93,36 +93,11 @@ def _options(
     """Options of every command (see `lowdim COMMAND --help`)."""
 
 
-def _print_summary(summary: dict, title: str) -> None:
-    table = Table(title=title, show_header=True)
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    labels = {
-        "neurons": "N",
-        "rank": "p",
-        "load": "α = p/N",
-        "duration": "duration (s)",
-        "dt": "dt (s)",
-        "a": "a = E[φ(z)] (Hz)",
-        "c": "c = Var[φ(z)] (Hz²)",
-        "distance_rec": "Δ_N^rec",
-        "distance_in": "Δ_N^in",
-        "rate_snn_hz": "SNN mean rate (Hz)",
-        "rate_rnn_hz": "RNN mean rate (Hz)",
-        "wall_seconds": "wall time (s)",
-    }
+def _print_run(summary: dict, title: str) -> None:
+    """A paired run's key numbers (its structured results: lowdim.runs.results_of) as a table."""
+    _results_table(summary, title)
     session = summary.get("session_wall_seconds")
-    resumed = session is not None and session < summary.get("wall_seconds", session)
-    if resumed:  # a run resumed from its checkpoint: the wall time of all sessions together
-        labels["wall_seconds"] = "wall time in total (s)"
-    for k, label in labels.items():
-        if k in summary:
-            v = summary[k]
-            table.add_row(label, f"{v:.6g}" if isinstance(v, float) else str(v))
-    if resumed:
-        table.add_row("wall time of this session (s)", f"{session:.6g}")
-    console.print(table)
-    if resumed:
+    if session is not None and session < summary.get("wall_seconds", session):
         console.print(
             f"wall time {session:.1f} s (this session), {summary['wall_seconds']:.1f} s in total"
         )
@@ -175,7 +150,7 @@ def _run_config(
         ckpt_note = f"; checkpoint {checkpoint} " + (
             "kept (--keep-checkpoint)" if keep_checkpoint else "removed (the run has finished)"
         )
-    _print_summary(summary, title)
+    _print_run(summary, title)
     console.print(
         f"wrote {out}/summary.json, run.nc" + (", traces.png" if figure else "") + ckpt_note
     )
@@ -471,20 +446,39 @@ def reproduce(
 
 def _print_summary(summary: dict) -> None:
     """A study's summary on stdout: its numbers as JSON, then its key numbers (the structured
-    results) as a table — measured, theory, interval, units."""
+    results) as a table."""
     console.print_json(
         json.dumps({k: v for k, v in summary.items() if k != "results"}, default=str)
     )
+    _results_table(summary, "key numbers")
+
+
+def _results_table(summary: dict, title: str) -> None:
+    """The ``results`` of a summary (lowdim.results) as a table: quantity, measured, theory with
+    its reference, interval, units (columns left out when no result has them)."""
     rows = from_json(summary.get("results"))
-    if rows:
-        table = Table(title="key numbers")
-        for col in ("quantity", "measured", "theory", "interval", "units"):
-            table.add_column(col, justify="right" if col in ("measured", "theory") else "left")
-        for r in rows:
-            ci = "–" if r.interval is None else f"[{fmt(r.interval[0])}, {fmt(r.interval[1])}]"
+    if not rows:
+        return
+    has_theory = any(r.theory is not None for r in rows)
+    has_ci = any(r.interval is not None for r in rows)
+    table = Table(title=title)
+    table.add_column("quantity")
+    table.add_column("measured", justify="right")
+    if has_theory:
+        table.add_column("theory", justify="right")
+    if has_ci:
+        table.add_column("interval")
+    table.add_column("units")
+    for r in rows:
+        cells = [r.quantity, fmt(r.value, 6)]
+        if has_theory:
             ref = f" {r.reference}" if r.reference and r.theory is not None else ""
-            table.add_row(r.quantity, fmt(r.value), fmt(r.theory) + ref, ci, r.units)
-        console.print(table)
+            cells.append(fmt(r.theory, 6) + ref)
+        if has_ci:
+            ci = "–" if r.interval is None else f"[{fmt(r.interval[0])}, {fmt(r.interval[1])}]"
+            cells.append(ci)
+        table.add_row(*cells, r.units)
+    console.print(table)
 
 
 def _staged(out: Path, overwrite: bool):
