@@ -152,3 +152,14 @@ def rms_of(rows, key: str, **where) -> float:
     """Root mean square of ``row[key]`` over the rows (dicts) whose fields equal ``where``, e.g.
     ``rms_of(rows, "err", neurons=1000)``."""
     return rms(r[key] for r in rows if all(r[k] == v for k, v in where.items()))
+
+
+# ----------------------------------------------------------------------------- tails
+__all__ += ["fraction_outside"]
+
+
+def fraction_outside(values, centre: float, sd: float, k: float = 3.0) -> float:
+    """Fraction of ``values`` farther than ``k`` sd from ``centre`` (abs(v − centre) > k·sd);
+    for normal values about 2(1 − Φ(k)), 0.0027 at k = 3 (Fig. 1's weight norms)."""
+    v = np.asarray(values)
+    return float(np.mean(np.abs(v - centre) > k * sd))

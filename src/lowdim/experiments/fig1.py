@@ -37,6 +37,7 @@ from ..analysis.correlations import (
     sample_pairs,
     split_half_noise,
 )
+from ..analysis.stats import fraction_outside
 from ..errors import ConfigError
 from ..models.feedforward import feedforward_line
 from ..models.ring import ring_angles, ring_correlations, ring_rnn_correlations
@@ -255,7 +256,7 @@ def _panel_c(sc, s, seed):
         "norm_sq_var": float(np.var(rec**2)),
         "norm_sq_var_theory": th.norm_sq_var_limit(p / n, phi.c, n),
         "norm_sq_var_exact": var_sq,
-        "frac_outside_3sigma": float(np.mean(np.abs(rec**2 - mean_sq) > 3 * math.sqrt(var_sq))),
+        "frac_outside_3sigma": fraction_outside(rec**2, mean_sq, math.sqrt(var_sq), k=3.0),
     }
     ds["norm"] = (("neuron",), norms, {"long_name": "‖J_i‖₂ (s)", "units": "s"})
     ds.attrs.update({k: v for k, v in norm_res.items()})
