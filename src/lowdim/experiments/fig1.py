@@ -364,158 +364,134 @@ def run(scale: str = "small", out: Path | str = "fig1", progress: bool = True, s
     return {k: v for k, v in written.items() if k not in ("panels", "eq12", "files")}
 
 
+def _at(tree: dict, path: str):
+    """The value at a dotted summary path (a key may hold a dot, "p2_eps0.9": longest first)."""
+    if path in tree:
+        return tree[path]
+    parts = path.split(".")
+    for k in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:k])
+        if head in tree:
+            return _at(tree[head], ".".join(parts[k:]))
+    raise KeyError(path)
+
+
 def _results(sc: dict, s: dict) -> list[Result]:
     """The key numbers: every KS distance, σ_T, Var C with its theory, the weight norms, Δ."""
-    A, B, C, nm, E = (s["panels"][k] for k in ("A", "B", "C", "norms", "E"))
+
+    def res(quantity, key, theory=None, theory_key="", reference="", units=""):
+        """A result read at its summary paths (value at ``key``, theory at ``theory_key``)."""
+        if theory_key:
+            theory = _at(s, theory_key)
+        return Result(
+            quantity,
+            _at(s, key),
+            theory=theory,
+            units=units,
+            key=key,
+            theory_key=theory_key,
+            reference=reference,
+        )
+
+    A, nm, E = (s["panels"][k] for k in ("A", "norms", "E"))
     ring = A["rnn"]
     out = [
-        Result(
+        res(
             f"A: KS cos(θᵢ−θⱼ) vs arcsine, N = {sc['ring_direct_n']:,}, "
             f"{sc['ring_direct_pairs']:,} pairs",
-            s["ks_ring_direct"],
-            theory=0.0,
-            key="ks_ring_direct",
+            "ks_ring_direct",
+            0.0,
             reference="(Eq. 5)",
         ),
-        Result(
+        res(
             f"A: KS ring RNN, N = {ring['neurons']:,}, T = {ring['duration']:g} s",
-            s["ks_ring"],
-            theory=0.0,
-            key="ks_ring",
+            "ks_ring",
+            0.0,
             reference="(Eq. 5)",
         ),
-        Result(
+        res(
             "A: KS of cos(θᵢ−θⱼ) of the same pairs (T → ∞)",
-            ring["ks_eq10"],
-            theory=0.0,
-            key="panels.A.rnn.ks_eq10",
+            "panels.A.rnn.ks_eq10",
+            0.0,
             reference="(Eq. 5)",
         ),
-        Result(
+        res(
             "A: mean abs(C − cos(θᵢ−θⱼ)) (theory σ_T·√(2/π))",
-            ring["mean_abs_c_minus_eq10"],
-            theory=ring["sigma_T"] * math.sqrt(2 / math.pi),
-            key="panels.A.rnn.mean_abs_c_minus_eq10",
+            "panels.A.rnn.mean_abs_c_minus_eq10",
+            ring["sigma_T"] * math.sqrt(2 / math.pi),
         ),
-        Result("A: σ_T (finite-T noise)", ring["sigma_T"], key="panels.A.rnn.sigma_T"),
-        Result("A: Var C", ring["var"], theory=0.5, key="panels.A.rnn.var", reference="(Eq. 5)"),
+        res("A: σ_T (finite-T noise)", "panels.A.rnn.sigma_T"),
+        res("A: Var C", "panels.A.rnn.var", 0.5, reference="(Eq. 5)"),
     ]
     for p in (2, 4):
-        r, at = B[f"p{p}"], f"panels.B.p{p}"
+        at = f"panels.B.p{p}"
+        r = _at(s, at)
         where = f"B: p = {p}, N = {r['neurons']:,}, T = {r['duration']:g} s"
         out += [
-            Result(
-                f"{where}: KS",
-                r["ks"],
-                theory=0.0,
-                key=f"ks_gegenbauer_p{p}",
-                reference="(Eq. 11)",
-            ),
-            Result(f"{where}: KS(Eq. 10)", r["ks_eq10"], theory=0.0, key=f"{at}.ks_eq10"),
-            Result(f"{where}: σ_T", r["sigma_T"], key=f"{at}.sigma_T"),
-            Result(
-                f"{where}: mean abs(C − Eq. 10)",
-                r["mean_abs_c_minus_eq10"],
-                key=f"{at}.mean_abs_c_minus_eq10",
-            ),
-            Result(
-                f"{where}: Var C",
-                r["var"],
-                theory=r["var_theory"],
-                key=f"{at}.var",
-                theory_key=f"{at}.var_theory",
-                reference="(= 1/p)",
-            ),
+            res(f"{where}: KS", f"ks_gegenbauer_p{p}", 0.0, reference="(Eq. 11)"),
+            res(f"{where}: KS(Eq. 10)", f"{at}.ks_eq10", 0.0),
+            res(f"{where}: σ_T", f"{at}.sigma_T"),
+            res(f"{where}: mean abs(C − Eq. 10)", f"{at}.mean_abs_c_minus_eq10"),
+            res(f"{where}: Var C", f"{at}.var", theory_key=f"{at}.var_theory", reference="(= 1/p)"),
         ]
     for n in sc["conc_n"]:
-        r, at = C[f"N{n}"], f"panels.C.N{n}"
-        where = f"C: N = {n:,}, p = {r['rank']}"
+        at = f"panels.C.N{n}"
+        where = f"C: N = {n:,}, p = {_at(s, at)['rank']}"
         out += [
-            Result(
-                f"{where}: KS vs N(0, 1/p)",
-                r["ks"],
-                theory=0.0,
-                key=f"{at}.ks",
-                reference="(normal limit)",
-            ),
-            Result(
-                f"{where}: KS vs Eq. 11",
-                r["ks_gegenbauer"],
-                theory=0.0,
-                key=f"{at}.ks_gegenbauer",
-                reference="(Eq. 11)",
-            ),
-            Result(f"{where}: KS(Eq. 10) vs normal", r["ks_eq10"], key=f"{at}.ks_eq10"),
-            Result(f"{where}: σ_T", r["sigma_T"], key=f"{at}.sigma_T"),
-            Result(
-                f"{where}: Var C",
-                r["var"],
-                theory=r["var_theory"],
-                key=f"{at}.var",
-                theory_key=f"{at}.var_theory",
-                reference="(= 1/p)",
-            ),
+            res(f"{where}: KS vs N(0, 1/p)", f"{at}.ks", 0.0, reference="(normal limit)"),
+            res(f"{where}: KS vs Eq. 11", f"{at}.ks_gegenbauer", 0.0, reference="(Eq. 11)"),
+            res(f"{where}: KS(Eq. 10) vs normal", f"{at}.ks_eq10"),
+            res(f"{where}: σ_T", f"{at}.sigma_T"),
+            res(f"{where}: Var C", f"{at}.var", theory_key=f"{at}.var_theory", reference="(= 1/p)"),
         ]
-    where = f"N = {nm['neurons']:,}, p = {nm['rank']}"
+    where, var = f"N = {nm['neurons']:,}, p = {nm['rank']}", "Var ‖J_i‖² across neurons"
+    e = f"E: Δ_N^rec, N = {E['neurons']:,}, p = {E['rank']} (bound for comparison only)"
     out += [
-        Result(
+        res(
             f"mean ‖J_i‖₂, {where}",
-            nm["norm_mean"],
-            theory=nm["norm_theory"],
-            units="s",
-            key="norm_mean",
+            "norm_mean",
             theory_key="norm_theory",
             reference="(√(α/c), Eq. 14)",
-        ),
-        Result(
-            f"mean ‖J_i‖₂, {where} (finite N)",
-            nm["norm_mean"],
-            theory=nm["norm_theory_finite_n"],
             units="s",
-            key="norm_mean",
+        ),
+        res(
+            f"mean ‖J_i‖₂, {where} (finite N)",
+            "norm_mean",
             theory_key="norm_theory_finite_n",
             reference="(√((N−1)p/(cN²)))",
+            units="s",
         ),
-        Result(
-            "Var ‖J_i‖² across neurons",
-            nm["norm_sq_var"],
-            theory=nm["norm_sq_var_theory"],
-            units="s⁴",
-            key="panels.norms.norm_sq_var",
+        res(
+            var,
+            "panels.norms.norm_sq_var",
             theory_key="panels.norms.norm_sq_var_theory",
             reference="(2α(1+α)/(c²N))",
-        ),
-        Result(
-            "Var ‖J_i‖² across neurons (exact over ξ)",
-            nm["norm_sq_var"],
-            theory=nm["norm_sq_var_exact"],
             units="s⁴",
-            key="panels.norms.norm_sq_var",
+        ),
+        res(
+            f"{var} (exact over ξ)",
+            "panels.norms.norm_sq_var",
             theory_key="panels.norms.norm_sq_var_exact",
             reference="(exact over ξ)",
+            units="s⁴",
         ),
-        Result(
+        res(
             "fraction of ‖J_i‖² outside mean ± 3 sd",
-            nm["frac_outside_3sigma"],
-            theory=0.0027,
-            key="panels.norms.frac_outside_3sigma",
+            "panels.norms.frac_outside_3sigma",
+            0.0027,
             reference="(normal: 2(1 − Φ(3)))",
         ),
-        Result(
-            f"E: Δ_N^rec, N = {E['neurons']:,}, p = {E['rank']} (bound for comparison only)",
-            E["distance_rec"],
-            theory=E["ff_bound_sqrt_alpha"],
-            key="distance_rec_fig1e",
+        res(
+            e,
+            "distance_rec_fig1e",
             theory_key="panels.E.ff_bound_sqrt_alpha",
             reference="(√(max φ/(2τc))·√α, SM Sec. V)",
         ),
-        Result("E: mean rate SNN", E["rate_snn_hz"], units="Hz", key="panels.E.rate_snn_hz"),
-        Result("E: mean rate RNN", E["rate_rnn_hz"], units="Hz", key="panels.E.rate_rnn_hz"),
-        Result(
+        res("E: mean rate SNN", "panels.E.rate_snn_hz", units="Hz"),
+        res("E: mean rate RNN", "panels.E.rate_rnn_hz", units="Hz"),
+        res(
             "Eq. 12: exact tail P(abs(C) ≥ 0.9), p = 2",
-            s["eq12"]["p2_eps0.9"]["exact_tail"],
-            theory=s["eq12"]["p2_eps0.9"]["hand_value"],
-            key="eq12.p2_eps0.9.exact_tail",
+            "eq12.p2_eps0.9.exact_tail",
             theory_key="eq12.p2_eps0.9.hand_value",
             reference="(1 − (2/π) arcsin 0.9)",
         ),
