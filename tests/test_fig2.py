@@ -9,7 +9,16 @@ import pytest
 
 from lowdim.errors import ConfigError
 from lowdim.experiments import fig2
+from lowdim.results import from_json
 from lowdim.sweep import SweepStore
+
+
+def _at(tree, path: str):
+    """The value at a dotted path of summary.json (a list item by its index)."""
+    head, _, rest = path.partition(".")
+    node = tree[int(head)] if isinstance(tree, list) else tree[head]
+    return _at(node, rest) if rest else node
+
 
 TINY = {
     "p_values": [4],
@@ -50,7 +59,23 @@ def test_tiny_fig2_end_to_end_and_resume(tmp_path):
     # noise-scaling error would move it by a factor ≥ √10
     for q in s["points"]:
         assert 0.1 < q["distance_mean"] / q["feedforward_line"] < 2.0, q
-    assert "noise_time_unit" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "noise_time_unit" in report
+    # the key numbers: each curve's slope (raw and rate-normalised) with its interval, the two
+    # bound fractions and worst ratios, the in-source norms; each names its summary.json path
+    results = from_json(on_disk["results"])
+    assert s["results"] == on_disk["results"]
+    assert len(results) == 2 * 5 + 2 * 2 + 2
+    for r in results:
+        assert _at(on_disk, r.key) == r.value, r.key
+        if r.theory_key:
+            assert _at(on_disk, r.theory_key) == r.theory, r.theory_key
+    slope = next(r for r in results if r.key == "slopes.p=4.value")
+    assert list(slope.interval) == s["slopes"]["p=4"]["ci"] and slope.theory == 0.5
+    assert {r.key for r in results} >= {"feedforward_bound_fraction", "membrane_bound_fraction"}
+    assert "{results}" not in report and "| quantity | measured | theory |" in report
+    table = report.split("| quantity |")[1].split("\n\n")[0]
+    assert all(line.count("|") == 6 for line in table.splitlines()[1:])  # no stray "|"
     # rerun: every point comes from the store, nothing is recomputed, same numbers
     n_stored = len(SweepStore(out / "store").keys())
     # 2 α × 2 seeds + 1 cube N × 2 seeds + 2 σ̃ panel points (its σ̃ = 0 points are the p = 4

@@ -131,3 +131,16 @@ def test_endpoint_log_slope_is_the_two_point_fit_of_the_logs():
     ref = np.polyfit(np.log(x[[0, -1]]), np.log(y[[0, -1]]), 1)[0]
     assert stats.endpoint_log_slope(x, y) == pytest.approx(ref, rel=1e-12)
     assert stats.endpoint_log_slope(x, 3.0 * x**-0.5) == pytest.approx(-0.5, rel=1e-12)
+
+
+def test_fraction_outside_counts_the_tails_and_matches_the_normal_law():
+    v = np.array([-4.0, -3.0, -2.9, 0.0, 1.0, 3.0, 3.01, 10.0])
+    # strictly outside ±3 about 0: −4, 3.01, 10 (the points at exactly ±3 are inside)
+    assert stats.fraction_outside(v, 0.0, 1.0) == 3 / 8
+    assert stats.fraction_outside(v, 1.0, 0.5, k=4.0) == np.mean(np.abs(v - 1.0) > 2.0)
+    rng = np.random.default_rng(5)
+    n = 400_000
+    x = rng.normal(2.0, 0.5, n)
+    p = 2 * sst.norm.sf(3.0)  # 0.0027
+    # a binomial fraction: within 5 of its standard deviations of the normal tail mass
+    assert abs(stats.fraction_outside(x, 2.0, 0.5) - p) < 5 * math.sqrt(p * (1 - p) / n)

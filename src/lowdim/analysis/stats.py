@@ -160,3 +160,14 @@ def endpoint_log_slope(x, y) -> float:
     """Slope of log y against log x between the first and the last point (an exponent b of
     y ∝ x^b from the two ends, e.g. the SNN–RNN distance against N)."""
     return math.log(y[-1] / y[0]) / math.log(x[-1] / x[0])
+
+
+# ----------------------------------------------------------------------------- tails
+__all__ += ["fraction_outside"]
+
+
+def fraction_outside(values, centre: float, sd: float, k: float = 3.0) -> float:
+    """Fraction of ``values`` farther than ``k`` sd from ``centre`` (abs(v − centre) > k·sd);
+    for normal values about 2(1 − Φ(k)), 0.0027 at k = 3 (Fig. 1's weight norms)."""
+    v = np.asarray(values)
+    return float(np.mean(np.abs(v - centre) > k * sd))

@@ -37,12 +37,12 @@ from ..analysis.correlations import (
     sample_pairs,
     split_half_noise,
 )
+from ..analysis.stats import fraction_outside
 from ..errors import ConfigError
-from ..io import save
+from ..models.feedforward import feedforward_line
 from ..models.ring import ring_angles, ring_correlations, ring_rnn_correlations
 from ..paper import RunConfig, simulate
-from ..plotting import save_panel
-from ._common import Log, check_scale, write_results
+from .harness import Result, Study
 
 __all__ = ["run", "SCALES"]
 
@@ -93,10 +93,25 @@ SCALES = {
 }
 
 
+PHASES = (
+    "A  ring model",
+    "B  fixed rank",
+    "C  load α and weight norms",
+    "D  setup",
+    "E  paired traces",
+    "Eq. 12 and report",
+)
+STUDY = Study(
+    "fig1",
+    SCALES,
+    phases=PHASES,
+    what="fig1",
+    choices="use --scale small or --scale paper",
+    staged=False,  # panels and their data land in ``out`` one by one, as each is finished
+)
+
+
 # ----------------------------------------------------------------------------- helpers
-_log = Log("fig1")
-
-
 def _cfg(sc: dict, n: int, p: int, seed: int, duration=None) -> RunConfig:
     return RunConfig(
         neurons=n,
@@ -142,7 +157,7 @@ def _corr_dataset(name: str, C, ref, pairs, units, hist: dict, attrs: dict) -> x
     )
 
 
-def _gegen_run(sc, n, p, seed, progress):
+def _gegen_run(sc, n, p, seed, s):
     cfg = _cfg(sc, n, p, seed)
     phi = cfg.phi()
     conn = conn_mod.paper(n, p, phi, seed, jnp.float32)
@@ -152,12 +167,14 @@ def _gegen_run(sc, n, p, seed, progress):
     xi = np.asarray(conn.F, dtype=np.float64)[units]
     ref = th.cosine_bound(xi, est.pairs)
     wall = time.perf_counter() - t0
-    _log(progress, f"N = {n:,}, p = {p}: {cfg.duration:g} s simulated in {wall:.1f} s")
+    s.log(f"N = {n:,}, p = {p}: {cfg.duration:g} s simulated in {wall:.1f} s")
     return cfg, conn, est, units, C, ref, wall
 
 
 # ----------------------------------------------------------------------------- panels
-def _panel_a(sc, out, seed, progress, plt):
+# Each panel computes its numbers and writes its data (NetCDF) into the session's folder; it
+# returns its part of the summary and what its figure (lowdim.figures.fig1) draws.
+def _panel_a(sc, s, seed):
     # direct ring correlations cos(θ_i − θ_j) at N = ring_direct_n
     theta = ring_angles(sc["ring_direct_n"], seed)
     pairs = sample_pairs(len(theta), sc["ring_direct_pairs"], seed)
@@ -168,7 +185,7 @@ def _panel_a(sc, out, seed, progress, plt):
     t0 = time.perf_counter()
     r = ring_rnn_correlations(cfg, n_units=sc["units"], n_pairs=sc["pairs"])
     wall = time.perf_counter() - t0
-    _log(progress, f"ring RNN N = {cfg.neurons:,}: {cfg.duration:g} s simulated in {wall:.1f} s")
+    s.log(f"ring RNN N = {cfg.neurons:,}: {cfg.duration:g} s simulated in {wall:.1f} s")
     st = _stats(r["C"], th.arcsine_cdf, ref=r["cos"], est=r["est"])
     st.update(neurons=cfg.neurons, duration=cfg.duration, wall_seconds=wall)
     h_rnn = histogram(r["C"], th.arcsine_pdf)
@@ -181,51 +198,35 @@ def _panel_a(sc, out, seed, progress, plt):
         direct_pairs=len(pairs),
         config=cfg.to_json(),
     )
-    save(ds, out / "fig1a.nc")
-    fig, ax = plt.subplots(figsize=(4.2, 3.2))
-    c = h_dir["centres"]
-    ax.plot(c, h_dir["density"], color="C0", lw=1.5, label=f"cos(θᵢ−θⱼ), N = {len(theta):,}")
-    ax.plot(c, h_rnn["density"], color="C1", lw=1.2, label=f"ring RNN, N = {cfg.neurons:,}")
-    ax.plot(c, h_dir["theory"], "k--", lw=1, label="Eq. 5")
-    ax.set(xlabel="correlation", ylabel="density", ylim=(0, 3), title="A  ring model")
-    ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    files = save_panel(fig, out, "fig1a")
-    return {"ks_direct": ks_direct, "ks_direct_pvalue": pv_direct, "rnn": st}, files
+    s.dataset(ds, "fig1a.nc")
+    picture = {"direct": h_dir, "rnn": h_rnn, "direct_neurons": len(theta)}
+    picture["rnn_neurons"] = cfg.neurons
+    return {"ks_direct": ks_direct, "ks_direct_pvalue": pv_direct, "rnn": st}, picture
 
 
-def _panel_b(sc, out, seed, progress, plt):
-    res, sets = {}, {}
+def _panel_b(sc, s, seed):
+    res, hists = {}, {}
     for p in (2, 4):
-        cfg, conn, est, units, C, ref, wall = _gegen_run(sc, sc["gegen_n"], p, seed, progress)
+        cfg, conn, est, units, C, ref, wall = _gegen_run(sc, sc["gegen_n"], p, seed, s)
         pdf, cdf = th.density("gegenbauer", p)
         st = _stats(C, cdf, ref=ref, est=est, p=p)
         st.update(neurons=cfg.neurons, duration=cfg.duration, wall_seconds=wall)
         res[f"p{p}"] = st
         h = histogram(C, pdf)
-        sets[p] = h
+        hists[p] = h
         ds = _corr_dataset(f"p{p}", C, ref, est.pairs, units, h, st)
         ds.attrs["config"] = cfg.to_json()
-        save(ds, out / f"fig1b_p{p}.nc")
-    fig, axes = plt.subplots(1, 2, figsize=(7, 3.0))
-    for ax, p in zip(axes, (2, 4), strict=True):
-        h = sets[p]
-        ax.plot(h["centres"], h["density"], color="C0", lw=1.5, label=f"RNN, N = {sc['gegen_n']:,}")
-        ax.plot(h["centres"], h["theory"], "k--", lw=1, label="Eq. 11")
-        ax.set(xlabel="correlation", title=f"B  p = {p}", ylim=(0, 3 if p == 2 else 1.2))
-        ax.legend(fontsize=7, frameon=False)
-    axes[0].set_ylabel("density")
-    fig.tight_layout()
-    return res, save_panel(fig, out, "fig1b")
+        s.dataset(ds, f"fig1b_p{p}.nc")
+    return res, {"hists": hists, "neurons": sc["gegen_n"]}
 
 
-def _panel_c(sc, out, seed, progress, plt):
+def _panel_c(sc, s, seed):
     alpha = sc["conc_alpha"]
     res, curves, largest = {}, [], None
     data = {}
     for n in sc["conc_n"]:
         p = max(2, int(round(alpha * n)))
-        cfg, conn, est, units, C, ref, wall = _gegen_run(sc, n, p, seed, progress)
+        cfg, conn, est, units, C, ref, wall = _gegen_run(sc, n, p, seed, s)
         st = _stats(C, lambda z, p=p: th.normal_cdf(z, p), ref=ref, est=est, p=p)
         st["ks_gegenbauer"] = ks_distance(C, lambda z, p=p: th.gegenbauer_cdf(z, p))[0]
         st.update(neurons=n, rank=p, duration=cfg.duration, wall_seconds=wall)
@@ -255,58 +256,15 @@ def _panel_c(sc, out, seed, progress, plt):
         "norm_sq_var": float(np.var(rec**2)),
         "norm_sq_var_theory": th.norm_sq_var_limit(p / n, phi.c, n),
         "norm_sq_var_exact": var_sq,
-        "frac_outside_3sigma": float(np.mean(np.abs(rec**2 - mean_sq) > 3 * math.sqrt(var_sq))),
+        "frac_outside_3sigma": fraction_outside(rec**2, mean_sq, math.sqrt(var_sq), k=3.0),
     }
     ds["norm"] = (("neuron",), norms, {"long_name": "‖J_i‖₂ (s)", "units": "s"})
     ds.attrs.update({k: v for k, v in norm_res.items()})
-    save(ds, out / "fig1c.nc")
-    fig, ax = plt.subplots(figsize=(4.2, 3.2))
-    for k, (n_, p_, h) in enumerate(curves):
-        ax.plot(h["centres"], h["density"], color=f"C{k}", lw=1.3, label=f"N = {n_:,} (p = {p_})")
-    ax.plot(curves[-1][2]["centres"], curves[-1][2]["theory"], "k--", lw=1, label=f"N(0, 1/{p})")
-    ax.set(xlabel="correlation", ylabel="density", title=f"C  α = {alpha:g}")
-    ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    return res, norm_res, save_panel(fig, out, "fig1c")
+    s.dataset(ds, "fig1c.nc")
+    return res, norm_res, {"curves": curves, "alpha": alpha}
 
 
-def _panel_d(out, plt):
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
-    fig, ax = plt.subplots(figsize=(4.2, 2.6))
-    ax.set_axis_off()
-    ax.set(xlim=(0, 10), ylim=(0, 6))
-    for x0, label in ((3.0, "in\n(N/2)"), (6.5, "rec\n(N/2)")):
-        ax.add_patch(FancyBboxPatch((x0 - 1, 2), 2, 2, boxstyle="round,pad=0.1", fc="0.9"))
-        ax.text(x0, 3, label, ha="center", va="center", fontsize=9)
-    arrows = [((0.3, 3), (1.9, 3)), ((4.1, 3.4), (5.4, 3.4)), ((5.4, 2.6), (4.1, 2.6))]
-    for a, b in arrows:
-        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=12))
-    for x0 in (3.0, 6.5):
-        ax.add_patch(
-            FancyArrowPatch(
-                (x0 + 0.5, 4.1),
-                (x0 - 0.5, 4.1),
-                connectionstyle="arc3,rad=1.6",
-                arrowstyle="-|>",
-                mutation_scale=10,
-            )
-        )
-    ax.text(0.2, 3.4, "(σ/√p) ξ dB", fontsize=8)
-    ax.text(
-        5,
-        0.8,
-        "J = ξ(φ(ξ)−a)ᵀ/(cN); same ξ, same B(t) for SNN (spikes) and RNN (rates)",
-        ha="center",
-        fontsize=6.5,
-    )
-    ax.set_title("D  setup", fontsize=10)
-    return save_panel(fig, out, "fig1d")
-
-
-def _panel_e(sc, out, seed, progress, plt):
-    from ..plotting import paired_traces
-
+def _panel_e(sc, s, seed, progress):
     cfg = RunConfig(
         neurons=sc["traces_n"],
         rank=sc["traces_p"],
@@ -322,10 +280,8 @@ def _panel_e(sc, out, seed, progress, plt):
     t0 = time.perf_counter()
     ds = simulate(cfg, progress=progress)
     wall = time.perf_counter() - t0
-    _log(progress, f"paired run N = {cfg.neurons:,}, p = {cfg.p}: {wall:.1f} s")
-    save(ds, out / "fig1e.nc")
-    fig = paired_traces(ds, n=11)
-    phi = cfg.phi()
+    s.log(f"paired run N = {cfg.neurons:,}, p = {cfg.p}: {wall:.1f} s")
+    s.dataset(ds, "fig1e.nc")
     res = {
         "neurons": cfg.neurons,
         "rank": cfg.p,
@@ -334,11 +290,11 @@ def _panel_e(sc, out, seed, progress, plt):
         "dt": cfg.dt,
         "wall_seconds": wall,
         "distance_rec": float(ds.attrs["distance_rec"]),
-        "ff_bound_sqrt_alpha": math.sqrt(phi.max / (2 * cfg.tau * phi.c)) * math.sqrt(cfg.alpha),
+        "ff_bound_sqrt_alpha": float(feedforward_line(cfg.alpha, cfg.phi(), cfg.tau)),
         "rate_snn_hz": float(ds.attrs["rate_snn_hz"]),
         "rate_rnn_hz": float(ds.attrs["rate_rnn_hz"]),
     }
-    return res, save_panel(fig, out, "fig1e")
+    return res, ds
 
 
 def _eq12_table() -> dict:
@@ -360,54 +316,191 @@ def _eq12_table() -> dict:
 # ----------------------------------------------------------------------------- run
 def run(scale: str = "small", out: Path | str = "fig1", progress: bool = True, seed: int = 0):
     """Reproduce Fig. 1 at ``scale`` ("small", "paper" or "test") into the folder ``out``."""
-    check_scale(scale, SCALES, "fig1", "use --scale small or --scale paper")
-    from ..plotting import plt
-
-    sc = SCALES[scale]
+    sc = STUDY.settings(scale)
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"cannot create output folder {str(out)!r} ({e.strerror})") from None
-    t0 = time.perf_counter()
-    files = []
-    a, f = _panel_a(sc, out, seed, progress, plt)
-    files += f
-    b, f = _panel_b(sc, out, seed, progress, plt)
-    files += f
-    c, norms, f = _panel_c(sc, out, seed, progress, plt)
-    files += f
-    files += _panel_d(out, plt)
-    e, f = _panel_e(sc, out, seed, progress, plt)
-    files += f
-    eq12 = _eq12_table()
-    wall = time.perf_counter() - t0
-    largest = f"N{sc['conc_n'][-1]}"
-    summary = {
-        "scale": scale,
-        "seed": seed,
-        "noise_time_unit": "s",
-        "ks_ring": a["rnn"]["ks"],
-        "ks_ring_direct": a["ks_direct"],
-        "ks_gegenbauer_p2": b["p2"]["ks"],
-        "ks_gegenbauer_p4": b["p4"]["ks"],
-        "ks_normal_largest_n": c[largest]["ks"],
-        "norm_mean": norms["norm_mean"],
-        "norm_theory": norms["norm_theory"],
-        "norm_theory_finite_n": norms["norm_theory_finite_n"],
-        "distance_rec_fig1e": e["distance_rec"],
-        "wall_seconds": wall,
-        "panels": {"A": a, "B": b, "C": c, "norms": norms, "E": e},
-        "eq12": eq12,
-        "files": sorted(files + ["fig1a.nc", "fig1b_p2.nc", "fig1b_p4.nc", "fig1c.nc", "fig1e.nc"]),
-    }
-    write_results(out, summary, _report(sc, summary))
-    _log.done(progress, wall, out)
-    return {k: v for k, v in summary.items() if k not in ("panels", "eq12", "files")}
+    with STUDY.session(scale, out, progress) as s:
+        with s.phase(PHASES[0]):
+            # deferred: the figures module imports matplotlib (start-up time), needed from here
+            from ..figures import fig1 as figures
+
+            a, picture = _panel_a(sc, s, seed)
+            s.figure(figures.ring(**picture), "fig1a")
+        with s.phase(PHASES[1]):
+            b, picture = _panel_b(sc, s, seed)
+            s.figure(figures.fixed_rank(**picture), "fig1b")
+        with s.phase(PHASES[2]):
+            c, norms, picture = _panel_c(sc, s, seed)
+            s.figure(figures.load(**picture), "fig1c")
+        with s.phase(PHASES[3]):
+            s.figure(figures.setup(), "fig1d")
+        with s.phase(PHASES[4]):
+            e, traces = _panel_e(sc, s, seed, progress)
+            s.figure(figures.traces(traces), "fig1e")
+        with s.phase(PHASES[5]):
+            largest = f"N{sc['conc_n'][-1]}"
+            summary = {
+                "scale": scale,
+                "seed": seed,
+                "noise_time_unit": "s",
+                "ks_ring": a["rnn"]["ks"],
+                "ks_ring_direct": a["ks_direct"],
+                "ks_gegenbauer_p2": b["p2"]["ks"],
+                "ks_gegenbauer_p4": b["p4"]["ks"],
+                "ks_normal_largest_n": c[largest]["ks"],
+                "norm_mean": norms["norm_mean"],
+                "norm_theory": norms["norm_theory"],
+                "norm_theory_finite_n": norms["norm_theory_finite_n"],
+                "distance_rec_fig1e": e["distance_rec"],
+                "wall_seconds": s.elapsed(),
+                "panels": {"A": a, "B": b, "C": c, "norms": norms, "E": e},
+                "eq12": _eq12_table(),
+                "files": sorted(s.files),  # the panels and their data (not the text results)
+            }
+            written = s.finish(summary, _results(sc, summary), _report(sc, summary), files=False)
+    return {k: v for k, v in written.items() if k not in ("panels", "eq12", "files")}
+
+
+def _at(tree: dict, path: str):
+    """The value at a dotted summary path (a key may hold a dot, "p2_eps0.9": longest first)."""
+    if path in tree:
+        return tree[path]
+    parts = path.split(".")
+    for k in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:k])
+        if head in tree:
+            return _at(tree[head], ".".join(parts[k:]))
+    raise KeyError(path)
+
+
+def _results(sc: dict, s: dict) -> list[Result]:
+    """The key numbers: every KS distance, σ_T, Var C with its theory, the weight norms, Δ."""
+
+    def res(quantity, key, theory=None, theory_key="", reference="", units=""):
+        """A result read at its summary paths (value at ``key``, theory at ``theory_key``)."""
+        if theory_key:
+            theory = _at(s, theory_key)
+        return Result(
+            quantity,
+            _at(s, key),
+            theory=theory,
+            units=units,
+            key=key,
+            theory_key=theory_key,
+            reference=reference,
+        )
+
+    A, nm, E = (s["panels"][k] for k in ("A", "norms", "E"))
+    ring = A["rnn"]
+    out = [
+        res(
+            f"A: KS cos(θᵢ−θⱼ) vs arcsine, N = {sc['ring_direct_n']:,}, "
+            f"{sc['ring_direct_pairs']:,} pairs",
+            "ks_ring_direct",
+            0.0,
+            reference="(Eq. 5)",
+        ),
+        res(
+            f"A: KS ring RNN, N = {ring['neurons']:,}, T = {ring['duration']:g} s",
+            "ks_ring",
+            0.0,
+            reference="(Eq. 5)",
+        ),
+        res(
+            "A: KS of cos(θᵢ−θⱼ) of the same pairs (T → ∞)",
+            "panels.A.rnn.ks_eq10",
+            0.0,
+            reference="(Eq. 5)",
+        ),
+        res(
+            "A: mean abs(C − cos(θᵢ−θⱼ)) (theory σ_T·√(2/π))",
+            "panels.A.rnn.mean_abs_c_minus_eq10",
+            ring["sigma_T"] * math.sqrt(2 / math.pi),
+        ),
+        res("A: σ_T (finite-T noise)", "panels.A.rnn.sigma_T"),
+        res("A: Var C", "panels.A.rnn.var", 0.5, reference="(Eq. 5)"),
+    ]
+    for p in (2, 4):
+        at = f"panels.B.p{p}"
+        r = _at(s, at)
+        where = f"B: p = {p}, N = {r['neurons']:,}, T = {r['duration']:g} s"
+        out += [
+            res(f"{where}: KS", f"ks_gegenbauer_p{p}", 0.0, reference="(Eq. 11)"),
+            res(f"{where}: KS(Eq. 10)", f"{at}.ks_eq10", 0.0),
+            res(f"{where}: σ_T", f"{at}.sigma_T"),
+            res(f"{where}: mean abs(C − Eq. 10)", f"{at}.mean_abs_c_minus_eq10"),
+            res(f"{where}: Var C", f"{at}.var", theory_key=f"{at}.var_theory", reference="(= 1/p)"),
+        ]
+    for n in sc["conc_n"]:
+        at = f"panels.C.N{n}"
+        where = f"C: N = {n:,}, p = {_at(s, at)['rank']}"
+        out += [
+            res(f"{where}: KS vs N(0, 1/p)", f"{at}.ks", 0.0, reference="(normal limit)"),
+            res(f"{where}: KS vs Eq. 11", f"{at}.ks_gegenbauer", 0.0, reference="(Eq. 11)"),
+            res(f"{where}: KS(Eq. 10) vs normal", f"{at}.ks_eq10"),
+            res(f"{where}: σ_T", f"{at}.sigma_T"),
+            res(f"{where}: Var C", f"{at}.var", theory_key=f"{at}.var_theory", reference="(= 1/p)"),
+        ]
+    where, var = f"N = {nm['neurons']:,}, p = {nm['rank']}", "Var ‖J_i‖² across neurons"
+    e = f"E: Δ_N^rec, N = {E['neurons']:,}, p = {E['rank']} (bound for comparison only)"
+    out += [
+        res(
+            f"mean ‖J_i‖₂, {where}",
+            "norm_mean",
+            theory_key="norm_theory",
+            reference="(√(α/c), Eq. 14)",
+            units="s",
+        ),
+        res(
+            f"mean ‖J_i‖₂, {where} (finite N)",
+            "norm_mean",
+            theory_key="norm_theory_finite_n",
+            reference="(√((N−1)p/(cN²)))",
+            units="s",
+        ),
+        res(
+            var,
+            "panels.norms.norm_sq_var",
+            theory_key="panels.norms.norm_sq_var_theory",
+            reference="(2α(1+α)/(c²N))",
+            units="s⁴",
+        ),
+        res(
+            f"{var} (exact over ξ)",
+            "panels.norms.norm_sq_var",
+            theory_key="panels.norms.norm_sq_var_exact",
+            reference="(exact over ξ)",
+            units="s⁴",
+        ),
+        res(
+            "fraction of ‖J_i‖² outside mean ± 3 sd",
+            "panels.norms.frac_outside_3sigma",
+            0.0027,
+            reference="(normal: 2(1 − Φ(3)))",
+        ),
+        res(
+            e,
+            "distance_rec_fig1e",
+            theory_key="panels.E.ff_bound_sqrt_alpha",
+            reference="(√(max φ/(2τc))·√α, SM Sec. V)",
+        ),
+        res("E: mean rate SNN", "panels.E.rate_snn_hz", units="Hz"),
+        res("E: mean rate RNN", "panels.E.rate_rnn_hz", units="Hz"),
+        res(
+            "Eq. 12: exact tail P(abs(C) ≥ 0.9), p = 2",
+            "eq12.p2_eps0.9.exact_tail",
+            theory_key="eq12.p2_eps0.9.hand_value",
+            reference="(1 − (2/π) arcsin 0.9)",
+        ),
+    ]
+    return out
 
 
 def _report(sc: dict, s: dict) -> str:
-    A, B, C, nm, E = (s["panels"][k] for k in ("A", "B", "C", "norms", "E"))
+    A, C, E = (s["panels"][k] for k in ("A", "C", "E"))
     q = s["eq12"]
     L = [
         f"# Fig. 1 reproduction ({s['scale']} scale, seed {s['seed']})",
@@ -420,40 +513,26 @@ def _report(sc: dict, s: dict) -> str:
         "",
         "**Reading the KS distances.** Each correlation is estimated over a finite time T; its "
         "error has std σ_T (measured as std(C_first half − C_second half)/2). σ_T blurs the "
-        "histogram and biases KS upward; the column `KS(Eq. 10)` is the KS distance of the "
+        "histogram and biases KS upward; `KS(Eq. 10)` is the KS distance of the "
         "cosine similarities of the same pairs (the T → ∞ value, pure pair-sampling noise). "
         "p-values assume independent pairs and ignore σ_T; they are given for orientation only.",
         "",
         f"Wall time: {s['wall_seconds']:.0f} s.",
         "",
-        "## A — ring model (Eq. 5, arcsine)",
+        "## Key numbers",
         "",
-        "| quantity | measured | theory |",
-        "|---|---|---|",
-        f"| KS cos(θᵢ−θⱼ), N = {sc['ring_direct_n']:,}, {sc['ring_direct_pairs']:,} pairs | "
-        f"{A['ks_direct']:.4f} (p = {A['ks_direct_pvalue']:.2f}) | 0 (sampling ~{0.87 / math.sqrt(sc['ring_direct_pairs']):.4f}) |",
-        f"| KS ring RNN, N = {A['rnn']['neurons']:,}, T = {A['rnn']['duration']:g} s | "
-        f"{A['rnn']['ks']:.4f} | 0 |",
-        f"| KS of cos(θᵢ−θⱼ) of the same pairs | {A['rnn']['ks_eq10']:.4f} | 0 |",
-        f"| mean abs(C − cos(θᵢ−θⱼ)) | {A['rnn']['mean_abs_c_minus_eq10']:.4f} | "
-        f"≈ σ_T·√(2/π) = {A['rnn']['sigma_T'] * math.sqrt(2 / math.pi):.4f} |",
-        f"| σ_T (finite-T noise) | {A['rnn']['sigma_T']:.4f} | — |",
-        f"| Var C | {A['rnn']['var']:.4f} | 1/2 |",
+        "A: ring model (Eq. 5, arcsine); B: fixed rank (Eq. 11, Gegenbauer); C: load "
+        f"α = {sc['conc_alpha']:g} (normal, variance 1/p); the incoming-weight norms (Eq. 14) of "
+        "the 'rec' neurons of the largest network of C; E: paired SNN/RNN traces.",
         "",
-        "## B — fixed rank (Eq. 11, Gegenbauer)",
+        "{results}",
         "",
-        "| p | N | T (s) | KS | KS(Eq. 10) | σ_T | mean abs(C − Eq. 10) | Var C | 1/p |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for p in (2, 4):
-        r = B[f"p{p}"]
-        L.append(
-            f"| {p} | {r['neurons']:,} | {r['duration']:g} | {r['ks']:.4f} | {r['ks_eq10']:.4f} | "
-            f"{r['sigma_T']:.4f} | {r['mean_abs_c_minus_eq10']:.4f} | {r['var']:.4f} | {1 / p:.4f} |"
-        )
-    L += [
+        "## A — ring model",
         "",
-        f"## C — load α = {sc['conc_alpha']:g} (normal, variance 1/p)",
+        f"The direct KS distance of cos(θᵢ−θⱼ) has p = {A['ks_direct_pvalue']:.2f}; its "
+        f"sampling scale is ~0.87/√pairs = {0.87 / math.sqrt(sc['ring_direct_pairs']):.4f}.",
+        "",
+        "## C — load α",
         "",
         (
             "At small scale the load is larger than the paper's α = 10⁻⁴ so that p grows to 50 at "
@@ -463,35 +542,18 @@ def _report(sc: dict, s: dict) -> str:
         if s["scale"] != "paper"
         else "N = 10⁴ would give p = 1 (every abs(C) = 1); the smallest network is N = 2·10⁴ (p = 2).",
         "",
-        "| N | p | KS vs N(0,1/p) | KS vs Eq. 11 | KS(Eq. 10) vs normal | σ_T | Var C | 1/p | 1/p + σ_T² |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for n in sc["conc_n"]:
-        r = C[f"N{n}"]
-        p = r["rank"]
-        L.append(
-            f"| {n:,} | {p} | {r['ks']:.4f} | {r['ks_gegenbauer']:.4f} | {r['ks_eq10']:.4f} | "
-            f"{r['sigma_T']:.4f} | {r['var']:.5f} | {1 / p:.5f} | {1 / p + r['sigma_T'] ** 2:.5f} |"
+        "The finite-T noise adds σ_T² to Var C: 1/p + σ_T² = "
+        + "; ".join(
+            f"{1 / r['rank'] + r['sigma_T'] ** 2:.5f} (N = {r['neurons']:,})"
+            for r in (C[f"N{n}"] for n in sc["conc_n"])
         )
-    L += [
-        "",
-        "## Incoming-weight norms (Eq. 14), largest network of C, 'rec' neurons",
-        "",
-        "| quantity | measured | theory |",
-        "|---|---|---|",
-        f"| mean ‖J_i‖₂ (s), N = {nm['neurons']:,}, p = {nm['rank']} | {nm['norm_mean']:.6g} | "
-        f"√(α/c) = {nm['norm_theory']:.6g}; finite N √((N−1)p/(cN²)) = {nm['norm_theory_finite_n']:.6g} |",
-        f"| Var ‖J_i‖² across neurons | {nm['norm_sq_var']:.4g} | 2α(1+α)/(c²N) = "
-        f"{nm['norm_sq_var_theory']:.4g}; exact over ξ {nm['norm_sq_var_exact']:.4g} |",
-        f"| fraction outside mean ± 3 sd | {nm['frac_outside_3sigma']:.4f} | ≈ 0.0027 (normal) |",
+        + ".",
         "",
         "## E — paired SNN/RNN traces",
         "",
         f"N = {E['neurons']:,}, p = {E['rank']} (α = {E['alpha']:.2g}), {E['duration']:g} s, "
-        f"dt = {E['dt'] * 1e3:g} ms, simulated in {E['wall_seconds']:.0f} s. "
-        f"Δ_N^rec = {E['distance_rec']:.4f}; feedforward bound √(max φ/(2τc))·√α = "
-        f"{E['ff_bound_sqrt_alpha']:.4f} (SM Sec. V, for comparison only). Mean rates: SNN "
-        f"{E['rate_snn_hz']:.2f} Hz, RNN {E['rate_rnn_hz']:.2f} Hz."
+        f"dt = {E['dt'] * 1e3:g} ms, simulated in {E['wall_seconds']:.0f} s. The feedforward "
+        "bound √(max φ/(2τc))·√α (SM Sec. V) next to Δ_N^rec is for comparison only."
         + (
             ""
             if s["scale"] == "paper"

@@ -31,9 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.stats import mean_ci, slope_fit
+from ..connectivity import paper as paper_connectivity
 from ..errors import ConfigError
-from ..paper import RunConfig
-from ._common import check_scale
+from ..io import atomic_write_text, final_path, json_safe
+from ..models.feedforward import feedforward_check, feedforward_line
+from ..paper import RunConfig, simulate
+from ..sweep import SweepStore, check_scheduler, point_key, run_sweep
+from .harness import Result, Study
 
 __all__ = ["run", "point", "points", "same_network", "SCALES", "build_points", "slope_fit"]
 
@@ -93,6 +97,8 @@ SCALES: dict[str, dict] = {
 #: is rounded apart from the sampler path's, so some points differ from v4 in the last bit
 STORE_SALT = "fig2-v5"
 _OPTIONS = {"workers"}
+PHASES = ("sweep", "analysis, figure and report")
+STUDY = Study("fig2", SCALES, phases=PHASES, what="fig2")
 
 
 # ----------------------------------------------------------------------------- one point
@@ -105,12 +111,8 @@ def point(config: dict) -> dict:
     cfg = RunConfig.from_dict(config["run"])
     t0 = time.perf_counter()
     if config["kind"] == "feedforward":
-        from ..models.feedforward import feedforward_check
-
         res = feedforward_check(cfg)
     elif config["kind"] == "recurrent":
-        from ..paper import simulate
-
         ds = simulate(cfg)
         res = {
             "distance_rec": float(ds.attrs["distance_rec"]),
@@ -144,9 +146,6 @@ def points(configs: list[dict]) -> list[dict]:
     chunk, keyed by shapes, is reused by every seed after the first (at small N the compile is
     most of a point's time). Each point's ``wall_seconds`` is its own (the first one pays the
     compile)."""
-    from ..connectivity import paper as paper_connectivity
-    from ..paper import simulate
-
     out = []
     for config in configs:
         cfg = RunConfig.from_dict(config["run"])
@@ -255,8 +254,7 @@ def _cost(pt: dict) -> float:
 
 # ----------------------------------------------------------------------------- run
 def _params(scale: str, overrides: dict) -> dict:
-    check_scale(scale, SCALES, "fig2")
-    prm = dict(SCALES[scale])
+    prm = dict(STUDY.settings(scale))
     unknown = sorted(set(overrides) - set(prm) - _OPTIONS)
     if unknown:
         raise ConfigError(
@@ -285,45 +283,45 @@ def run(
     ``workers`` sets the local process count. Finished simulations are kept in ``out/store`` and
     reused by a rerun (with any scale whose points coincide).
     """
-    from ..io import atomic_write_json, staged_output
-    from ..sweep import run_sweep
-
     prm = _params(scale, kwargs)
     if scheduler is not None:  # before anything is written (no store/ from a bad address)
-        from ..sweep import check_scheduler
-
         check_scheduler(scheduler, flag="--scheduler")
     out = Path(out)
     pts = build_points(prm)
     t0 = time.perf_counter()
     order = sorted(range(len(pts)), key=lambda i: -_cost(pts[i]))
-    with staged_output(out) as tmp:
-        live, on_point = _live_figure(pts, out, progress)
-        results = run_sweep(
-            point,
-            [pts[i]["config"] for i in order],
-            out / "store",
-            scheduler=scheduler,
-            workers=kwargs.get("workers"),
-            progress=progress,
-            salt=STORE_SALT,
-            label="fig2",
-            on_point=on_point,
-            batch=points,
-            group=same_network,
-        )
-        for i, res in zip(order, results, strict=True):
-            pts[i]["result"] = res
+    with STUDY.session(scale, out, progress) as s:
+        with s.phase(PHASES[0]):
+            live, on_point = _live_figure(pts, out, progress)
+            results = run_sweep(
+                point,
+                [pts[i]["config"] for i in order],
+                out / "store",
+                scheduler=scheduler,
+                workers=kwargs.get("workers"),
+                progress=progress,
+                salt=STORE_SALT,
+                label="fig2",
+                on_point=on_point,
+                batch=points,
+                group=same_network,
+            )
+            for i, res in zip(order, results, strict=True):
+                pts[i]["result"] = res
         wall = time.perf_counter() - t0
-        summary = _analyse(prm, pts, scale, wall, scheduler)
-        _write_points_csv(tmp / "points.csv", pts)
-        _figure(prm, pts, summary, tmp)
-        (tmp / "report.md").write_text(_report(prm, pts, summary))
-        summary = _json_safe(summary)
-        atomic_write_json(tmp / "summary.json", summary)
+        with s.phase(PHASES[1]):
+            summary = _analyse(prm, pts, scale, wall, scheduler)
+            _write_points_csv(s.path("points.csv"), pts)
+            # deferred: the figures module imports matplotlib (start-up time)
+            from ..figures import fig2 as figures
+
+            s.figure(figures.distance_vs_load(summary, _curves(prm)), "fig2")
+            report = _report(prm, pts, summary)
+            # summary.json never listed its files: files=False keeps its keys as they were
+            summary = s.finish(json_safe(summary), _results(summary), report, files=False)
     if live is not None:
         live.figure.remove()  # fig2.png is the finished picture
-    return summary
+    return json_safe(summary)
 
 
 def _live_figure(pts, out: Path, enabled: bool):
@@ -334,25 +332,14 @@ def _live_figure(pts, out: Path, enabled: bool):
     sweep's ``on_point`` callback (None, None if off)."""
     if not enabled:
         return None, None
-    from .. import io as io_mod
-    from ..live import LivePoints
-    from ..models.feedforward import feedforward_line
-    from ..sweep import SweepStore, point_key
+    # deferred: the figures module imports matplotlib (start-up time), needed only when drawing
+    from ..figures import fig2 as figures
 
-    final = getattr(io_mod, "final_path", Path)(out)  # where a staged folder will be
-    phi, tau = RunConfig().phi(), RunConfig().tau
+    final = final_path(out)  # where a staged folder will be
     curves: dict[str, list] = {}
     for pt in pts:
         curves.setdefault(point_key(point, pt["config"], STORE_SALT), []).append(pt)
-    live = LivePoints(
-        final.parent / f"{final.name}-live.png",
-        xlabel="load α = p/N",
-        ylabel="Δ$_N^{rec}$ (one seed per point)",
-        title="Fig. 2 sweep",
-        log=True,
-        reference=(lambda a: feedforward_line(a, phi, tau), "√(max φ/(2τc)) √α"),
-        total=len(pts),
-    )
+    live = figures.live(final.parent / f"{final.name}-live.png", total=len(pts))
 
     def add(key, result, redraw=True):
         for pt in curves.get(key, []):
@@ -367,17 +354,6 @@ def _live_figure(pts, out: Path, enabled: bool):
         live.flush()
     print(f"live figure: {live.path} (redrawn as points finish)", file=sys.stderr)
     return live, lambda _i, rec: add(rec["key"], rec["result"])
-
-
-def _json_safe(obj):
-    """NaN/inf → None (strict JSON), recursively."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -405,8 +381,6 @@ def _curves(prm):
 
 
 def _analyse(prm, pts, scale, wall, scheduler) -> dict:
-    from ..models.feedforward import feedforward_line
-
     phi = RunConfig().replace(dtype=prm["dtype"]).phi()
     tau = RunConfig().tau
     fixed, cube, memb, ff = _curves(prm)
@@ -555,81 +529,67 @@ def _write_points_csv(path: Path, pts) -> None:
                 f"{r['wall_seconds']:.3f}",
             ]
         )
-    path.write_text(buf.getvalue())
-
-
-# ----------------------------------------------------------------------------- figure
-_MARKERS = ["s", "*", "D", "^", "v", "P"]
-
-
-def _figure(prm, pts, summary, folder: Path) -> None:
-    from ..models.feedforward import feedforward_line
-    from ..plotting import plt
-
-    phi = RunConfig().phi()
-    tau = RunConfig().tau
-    fixed, cube, memb, ff = _curves(prm)
-    by_curve: dict[str, list] = {}
-    for q in summary["points"]:
-        by_curve.setdefault(q["curve"], []).append(q)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
-    alphas = np.array([q["alpha"] for q in summary["points"]])
-    grid = np.logspace(np.log10(alphas.min()) - 0.1, np.log10(alphas.max()) + 0.1, 50)
-
-    def draw(ax, curve, **kw):
-        qs = sorted(by_curve.get(curve, []), key=lambda q: q["alpha"])
-        if not qs:
-            return
-        a = np.array([q["alpha"] for q in qs])
-        m = np.array([q["distance_mean"] for q in qs])
-        ci = np.nan_to_num(np.array([q["distance_ci95"] for q in qs]))
-        s = summary["slopes"][curve]
-        label = f"{curve}  (slope {s['value']:.2f} [{s['ci'][0]:.2f}, {s['ci'][1]:.2f}])"
-        ax.errorbar(a, m, yerr=ci, capsize=2, lw=1, ms=6, label=label, **kw)
-
-    ax = axes[0]
-    for k, curve in enumerate(fixed):
-        draw(ax, curve, marker=_MARKERS[k % len(_MARKERS)], ls="-", mfc="none")
-    for curve in cube:
-        draw(ax, curve, marker="o", ls="-", color="k")
-    ax.plot(grid, feedforward_line(grid, phi, tau), "k--", lw=1, label="√(max φ/(2τc)) √α")
-    draw(ax, ff[0], marker="^", ls=":", color="0.5")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("load α = p/N")
-    ax.set_ylabel("Δ$_N^{rec}$(α)")
-    ax.set_title("Fig. 2: SNN–RNN distance vs load")
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    draw(ax, memb[0], marker="s", ls="-", color="C0", mfc="none")
-    draw(ax, memb[1], marker="s", ls="-", color="C0")
-    draw(ax, ff[0], marker="^", ls=":", color="C1", mfc="none")
-    draw(ax, ff[1], marker="^", ls=":", color="C1")
-    ax.plot(grid, feedforward_line(grid, phi, tau), "k--", lw=1, label="√(max φ/(2τc)) √α")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("load α = p/N")
-    ax.set_ylabel("Δ$_N^{rec}$(α)")
-    u = summary["units"]
-    ax.set_title(
-        f"membrane noise σ̃ = {u['membrane_noise_sigma_tilde']:.3g} (sd {u['membrane_noise_stationary_sd']:g})"
-    )
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(folder / "fig2.png", dpi=150)
-    fig.savefig(folder / "fig2.svg")
-    plt.close(fig)
+    atomic_write_text(path, buf.getvalue())
 
 
 # ----------------------------------------------------------------------------- report
-def _fmt_ci(s: dict) -> str:
-    return f"{s['value']:.3f} [{s['ci'][0]:.3f}, {s['ci'][1]:.3f}] (n = {s['n']})"
+def _results(summary) -> list[Result]:
+    """The key numbers: the slope of each curve (and of Δ/√rate) with its 95 % interval, the
+    fractions of neurons within the feedforward bounds and the worst ratios, the in-source
+    norms."""
+    th = summary["theory"]
+    out = []
+    for name, slopes, what in (
+        ("slopes", summary["slopes"], "Δ"),
+        ("slopes_rate_normalized", summary["slopes_rate_normalized"], "Δ/√rate"),
+    ):
+        for curve, f in slopes.items():
+            rng = f.get("alpha_range")
+            span = f", α {rng[0]:.2g} – {rng[1]:.2g}" if rng else ""
+            out.append(
+                Result(
+                    f"slope of log {what} vs log α, {curve} (n = {f['n']}{span})",
+                    f["value"],
+                    theory=th["expected_slope"],
+                    interval=tuple(f["ci"]),
+                    key=f"{name}.{curve}.value",
+                    theory_key="theory.expected_slope",
+                    reference="(Eq. 13)",
+                )
+            )
+    for kind, where in (("feedforward", "SM Sec. V, Theorem 4"), ("membrane", "SM Sec. VI")):
+        b = summary[f"{kind}_bound"]
+        out += [
+            Result(
+                f"fraction of neurons within the {kind} bound ({b['curve']})",
+                b["fraction"],
+                theory=1.0,
+                key=f"{kind}_bound_fraction",
+                reference=f"({where})",
+            ),
+            Result(
+                f"worst abs(h − x) / {kind} bound (≤ 1)",
+                b["worst_ratio"],
+                key=f"{kind}_bound.worst_ratio",
+            ),
+        ]
+    for i, e in enumerate(summary["in_source_norms"]):
+        out.append(
+            Result(
+                f"mean in-source ‖J_i‖₂, α = {e['alpha']:.3g}",
+                e["mean_norm"],
+                theory=e["theory_sqrt_alpha_over_2c"],
+                units="s",
+                key=f"in_source_norms.{i}.mean_norm",
+                theory_key=f"in_source_norms.{i}.theory_sqrt_alpha_over_2c",
+                reference="(√(α/(2c)), Eq. 14)",
+            )
+        )
+    return out
 
 
 def _report(prm, pts, summary) -> str:
     th, u = summary["theory"], summary["units"]
-    fixed, cube, memb, ff = _curves(prm)
-    curves = list(dict.fromkeys(fixed + cube + memb + ff))
     lines = [
         f"# Fig. 2 — SNN–RNN distance vs load (scale `{summary['scale']}`)",
         "",
@@ -653,15 +613,14 @@ def _report(prm, pts, summary) -> str:
         f"points' own wall times sum to {summary['point_seconds_total']:.0f} s "
         f"({summary['cpu_count']} CPUs visible, shared).",
         "",
-        "## Slopes of log Δ vs log α (theory: Δ = O(√α), slope 1/2; Eq. 13)",
+        "## Key numbers",
         "",
-        "| curve | slope [95 % CI] | slope of Δ/√rate [95 % CI] | α range |",
-        "|---|---|---|---|",
+        "Slopes of log Δ vs log α per curve with their 95 % intervals (theory: Δ = O(√α), "
+        "slope 1/2; Eq. 13), the feedforward bounds (SM Secs. V–VI) and the in-source norms "
+        "(Eq. 14).",
+        "",
+        "{results}",
     ]
-    for curve in curves:
-        s, r = summary["slopes"][curve], summary["slopes_rate_normalized"][curve]
-        rng = s.get("alpha_range", [float("nan")] * 2)
-        lines.append(f"| {curve} | {_fmt_ci(s)} | {_fmt_ci(r)} | {rng[0]:.2g} – {rng[1]:.2g} |")
     lines += [
         "",
         "OLS over all seeds' points; residuals include seed scatter and any curvature. At small N "
@@ -692,19 +651,12 @@ def _report(prm, pts, summary) -> str:
         "noise time unit.",
         "",
         f"- √(max φ/(2τ)) ‖J_i‖₂ (no membrane noise): {b['satisfied']}/{b['neurons_checked']} "
-        f"neurons satisfy it (fraction {b['fraction']:.4f}); worst ratio {b['worst_ratio']:.3f}, "
-        f"mean ratio {b['mean_ratio']:.3f}.",
+        f"neurons satisfy it; mean ratio {b['mean_ratio']:.3f}.",
         f"- (√(max φ/(2τ)) + max φ) ‖J_i‖₂ (σ̃ > 0, RNN with Φ(x̄, Σ_k)): {mb['satisfied']}/"
-        f"{mb['neurons_checked']} (fraction {mb['fraction']:.4f}); worst ratio "
-        f"{mb['worst_ratio']:.3f}, mean ratio {mb['mean_ratio']:.3f}.",
-        "- Mean in-source norm vs √(α/(2c)) (Eq. 14 restricted to the N/2 in-sources; the "
-        "paper's line uses the full-row limit √(α/c), a factor √2 above):",
-        "",
+        f"{mb['neurons_checked']}; mean ratio {mb['mean_ratio']:.3f}.",
+        "- The mean in-source norm is compared with √(α/(2c)) (Eq. 14 restricted to the N/2 "
+        "in-sources; the paper's line uses the full-row limit √(α/c), a factor √2 above).",
     ]
-    for e in summary["in_source_norms"]:
-        lines.append(
-            f"  - α = {e['alpha']:.3g}: {e['mean_norm']:.5f} vs {e['theory_sqrt_alpha_over_2c']:.5f}"
-        )
     lines += ["", "## Cost", ""]
     lines += _cost_lines(summary)
     return "\n".join(lines) + "\n"
