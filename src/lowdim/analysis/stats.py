@@ -6,7 +6,9 @@
   outcomes (Wilson score; two-level bootstrap over draws and trials; their union);
 - :func:`extrapolate`: weighted least squares of y = a + b n^k, the limit a for n → ∞ (the
   Hopfield capacity α_c from α_50(N));
-- :func:`rms`, :func:`rms_of`: root mean square of values, of one field of selected rows.
+- :func:`rms`, :func:`rms_of`, :func:`rms_by`: root mean square of values, of one field of
+  selected rows, of one field for each value of another (errors by N);
+- :func:`circular_mean`: the mean direction of angles.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ __all__ = [
     "extrapolate",
     "rms",
     "rms_of",
+    "rms_by",
+    "circular_mean",
 ]
 
 
@@ -152,3 +156,15 @@ def rms_of(rows, key: str, **where) -> float:
     """Root mean square of ``row[key]`` over the rows (dicts) whose fields equal ``where``, e.g.
     ``rms_of(rows, "err", neurons=1000)``."""
     return rms(r[key] for r in rows if all(r[k] == v for k, v in where.items()))
+
+
+def rms_by(rows, key: str, by: str, values, **where) -> dict[str, float]:
+    """:func:`rms_of` for each value of the field ``by``, keyed by the value as a string (the
+    summaries' ``errors_by_n``): ``rms_by(rows, "err", "neurons", [1000, 10000], p=1)``."""
+    return {str(v): rms_of(rows, key, **{by: v}, **where) for v in values}
+
+
+# ----------------------------------------------------------------------------- angles
+def circular_mean(angles) -> float:
+    """Circular mean of angles (rad): the angle of the mean of e^{iθ}, in (−π, π]."""
+    return float(np.angle(np.mean(np.exp(1j * np.asarray(angles, np.float64)))))
