@@ -376,7 +376,7 @@ def _results(sc, s) -> list[Result]:
                 f"{name} network: slope of log error vs log N",
                 s[key],
                 theory=-0.5,
-                interval=tuple(s[f"{key}_ci"]),
+                interval=_lecture.interval(s[f"{key}_ci"]),
                 key=key,
                 reference="(1/√N)",
             )

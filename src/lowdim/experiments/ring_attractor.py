@@ -758,7 +758,7 @@ def _results(sc: dict, s: dict) -> list[Result]:
                 f"{name}, slope of log vs log N",
                 s[key],
                 theory=-0.5,
-                interval=tuple(s[f"{key}_ci"]),
+                interval=_lecture.interval(s[f"{key}_ci"]),
                 key=key,
                 reference="(1/√N)",
             )
