@@ -211,3 +211,36 @@ def test_report_shows_the_settings(tmp_path):
     html = render_report(tmp_path).read_text()
     conf = html[html.index('id="configuration"') :]
     assert "run.glauber_beta" in conf and "2.5" in conf and "No configuration" not in conf
+
+
+def test_lecture_finish_writes_settings_extras_and_results_and_returns_the_summary(tmp_path):
+    """experiments._lecture.finish (ring, latent, field limit): summary.json holds the summary,
+    the settings, the extras, the files and the results; report.md gets the files; the run
+    returns the summary with settings and results only (NaN as None)."""
+    from lowdim.experiments import _lecture
+    from lowdim.experiments import latent as lt
+    from lowdim.experiments.harness import Result, Study
+
+    cfg = st.resolve(lt, "latent", "test", 3)
+    study = Study("demo", {"test": {}})
+    with study.session("test", tmp_path / "out", progress=False) as s:
+        s.path("data.nc").write_text("x")
+        got = _lecture.finish(
+            s,
+            cfg,
+            {"value": 0.25, "gap": float("nan")},
+            {"rows": [{"n": 1}]},
+            [Result("value", 0.25, theory=0.5, interval=_lecture.interval([0.1, 0.4]))],
+            lambda full: "# demo\n\n{results}\n\nFiles: " + ", ".join(full["files"]) + "\n",
+        )
+    on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
+    files = ["data.nc", "report.md", "settings.toml", "summary.json"]
+    assert on_disk["files"] == files and on_disk["rows"] == [{"n": 1}]
+    assert on_disk["settings"] == st.jsonable(cfg) and on_disk["wall_seconds"] >= 0
+    assert on_disk["results"][0]["interval"] == [0.1, 0.4]
+    assert set(got) == {"value", "gap", "settings", "wall_seconds", "results"}
+    assert got["gap"] is None and got["results"] == on_disk["results"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "Files: " + ", ".join(files) in report and "| value | 0.25 | 0.5 |" in report
+    assert st.resolve(lt, "latent", None, None, tmp_path / "out" / "settings.toml") == cfg
+    assert _lecture.interval([float("nan"), float("nan")]) is None

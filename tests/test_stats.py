@@ -144,3 +144,27 @@ def test_fraction_outside_counts_the_tails_and_matches_the_normal_law():
     p = 2 * sst.norm.sf(3.0)  # 0.0027
     # a binomial fraction: within 5 of its standard deviations of the normal tail mass
     assert abs(stats.fraction_outside(x, 2.0, 0.5) - p) < 5 * math.sqrt(p * (1 - p) / n)
+
+
+def test_rms_by_is_rms_of_for_each_value():
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 1, 24)
+    n = np.repeat([10, 100, 1000], 8)
+    p = np.tile([1, 2], 12)
+    rows = [
+        {"neurons": int(a), "p": int(b), "err": float(e)} for a, b, e in zip(n, p, x, strict=True)
+    ]
+    got = stats.rms_by(rows, "err", "neurons", [10, 1000], p=2)
+    want = {str(v): math.sqrt(np.mean(x[(n == v) & (p == 2)] ** 2)) for v in (10, 1000)}
+    assert list(got) == ["10", "1000"]
+    assert got == pytest.approx(want, rel=1e-14)
+
+
+def test_circular_mean_is_scipys_circmean():
+    rng = np.random.default_rng(5)
+    for centre in (-3.0, 0.3, 3.1):
+        a = centre + rng.vonmises(0.0, 4.0, 200)  # wraps around ±π for centres near π
+        got = stats.circular_mean(a)
+        want = sst.circmean(a, high=math.pi, low=-math.pi)
+        assert -math.pi < got <= math.pi
+        assert abs(np.angle(np.exp(1j * (got - want)))) < 1e-12

@@ -6,8 +6,11 @@
   outcomes (Wilson score; two-level bootstrap over draws and trials; their union);
 - :func:`extrapolate`: weighted least squares of y = a + b n^k, the limit a for n → ∞ (the
   Hopfield capacity α_c from α_50(N));
-- :func:`rms`, :func:`rms_of`: root mean square of values, of one field of selected rows;
-- :func:`endpoint_log_slope`: the slope on log-log axes between the first and the last point.
+- :func:`rms`, :func:`rms_of`, :func:`rms_by`: root mean square of values, of one field of
+  selected rows, of one field for each value of another (errors by N);
+- :func:`circular_mean`: the mean direction of angles;
+- :func:`endpoint_log_slope`: the slope on log-log axes between the first and the last point;
+- :func:`fraction_outside`: the fraction of values beyond k sd.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ __all__ = [
     "rms",
     "rms_of",
     "endpoint_log_slope",
+    "rms_by",
+    "circular_mean",
 ]
 
 
@@ -171,3 +176,15 @@ def fraction_outside(values, centre: float, sd: float, k: float = 3.0) -> float:
     for normal values about 2(1 − Φ(k)), 0.0027 at k = 3 (Fig. 1's weight norms)."""
     v = np.asarray(values)
     return float(np.mean(np.abs(v - centre) > k * sd))
+
+
+def rms_by(rows, key: str, by: str, values, **where) -> dict[str, float]:
+    """:func:`rms_of` for each value of the field ``by``, keyed by the value as a string (the
+    summaries' ``errors_by_n``): ``rms_by(rows, "err", "neurons", [1000, 10000], p=1)``."""
+    return {str(v): rms_of(rows, key, **{by: v}, **where) for v in values}
+
+
+# ----------------------------------------------------------------------------- angles
+def circular_mean(angles) -> float:
+    """Circular mean of angles (rad): the angle of the mean of e^{iθ}, in (−π, π]."""
+    return float(np.angle(np.mean(np.exp(1j * np.asarray(angles, np.float64)))))

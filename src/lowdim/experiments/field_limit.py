@@ -31,15 +31,18 @@ import jax
 import numpy as np
 import xarray as xr
 
-from ..analysis.stats import rms_of
+from ..analysis.stats import rms_by, rms_of
+from ..connectivity import from_arrays
+from ..engine import run as run_net
 from ..errors import ConfigError
-from ..io import json_safe, save, staged_output
 from ..models.field_limit import PaperField, brownian_increments, population_basis
-from ..models.latent import power_law_fit, relative_error
+from ..models.latent import relative_error
 from ..paper import RunConfig, paper_network
-from ..plotting import plt, save_panel
 from ..probes import Overlaps, Potentials, Projection
-from ._common import Log, write_results
+from ..procedural import paper_loadings
+from . import _lecture
+from . import settings as st
+from .harness import Result, Study
 
 __all__ = ["run", "SCALES", "PARAMS"]
 
@@ -65,8 +68,12 @@ SCALES = {
     "test": {**_COMMON, "neurons": [1_000, 4_000], "seeds": 1, "duration": 0.05, "record_each": 20},
 }
 
+STUDY = Study("field-limit", SCALES, what="the field-limit demo")
 
-_log = Log("field-limit")
+#: the errors of each run against the field (relative L2 over time)
+KEYS = ("u_rnn", "u_snn", "K_rec_rnn", "K_rec_snn", "K_in_rnn", "K_in_snn", "m_rnn", "m_snn")
+#: the errors the report and the key numbers show
+SHOWN = ("u_rnn", "u_snn", "K_in_rnn", "K_rec_rnn", "K_rec_snn", "m_rnn", "m_snn")
 
 
 def _cfg(sc, n, p, seed, input_seed):
@@ -96,10 +103,6 @@ def _recorded(cfg, each: int, seed: int) -> np.ndarray:
 
 def _network(cfg, idx):
     """One paired RNN/SNN run of the paper's network with the probes of the comparison."""
-    from ..connectivity import from_arrays
-    from ..engine import run as run_net
-    from ..procedural import paper_loadings
-
     # the paper's loadings for cfg.seed (Eq. 7), passed as arrays: runs of equal N and p then
     # share one compiled program (a sampler's seed is part of the program)
     phi = cfg.phi()
@@ -139,134 +142,6 @@ def _errors(ds, xi_rec, is_in, sol) -> dict:
     return out
 
 
-# ----------------------------------------------------------------------------- figures
-def _fig_traces(example, sols, out):
-    ranks = sorted(example)
-    fig, ax = plt.subplots(len(ranks), 3, figsize=(14, 3.4 * len(ranks)), squeeze=False)
-    for r, p in enumerate(ranks):
-        ds, n = example[p]["ds"], example[p]["neurons"]
-        sol = sols[p]
-        t = sol["t"]
-        for c, key, label in ((0, "K_in", "K^in"), (1, "K_rec", "K^rec"), (2, "m", "m")):
-            a = ax[r, c]
-            for mu in range(p):
-                col = f"C{mu}"
-                a.plot(
-                    t,
-                    ds[key].values[:, 1, mu],
-                    col,
-                    lw=0.6,
-                    alpha=0.6,
-                    label=f"SNN μ={mu + 1}" if c == 0 else None,
-                )
-                a.plot(
-                    t,
-                    ds[key].values[:, 0, mu],
-                    col,
-                    lw=1.2,
-                    label=f"RNN μ={mu + 1}" if c == 0 else None,
-                )
-                a.plot(
-                    t, sol[key][:, mu], "k--", lw=1, label="field" if (c == 0 and mu == 0) else None
-                )
-            a.set_title(f"p = {p}, N = {n:,}: {label}(t)", fontsize=9)
-            a.set_xlabel("time (s)")
-        ax[r, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return save_panel(fig, out, "field_limit_traces")
-
-
-def _fig_neurons(example, sols, out):
-    ranks = sorted(example)
-    fig, ax = plt.subplots(1, len(ranks) + 1, figsize=(5 * (len(ranks) + 1), 4), squeeze=False)
-    ax = ax[0]
-    # p = 1: potentials of rec neurons against their position ξ_i at one time: the field line
-    if 1 in example:
-        e, sol = example[1], sols[1]
-        ds, xi, is_in = e["ds"], e["xi"], e["is_in"]
-        k = len(sol["t"]) * 3 // 4
-        rec = ~is_in
-        y = np.linspace(-3.5, 3.5, 2)
-        ax[0].plot(xi[rec, 0], ds.x.values[k, rec], "C0.", ms=4, label="RNN x_i (rec)")
-        ax[0].plot(xi[rec, 0], ds.h.values[k, rec], "C3.", ms=3, alpha=0.6, label="SNN h_i (rec)")
-        ax[0].plot(y, y * sol["K_rec"][k, 0], "k-", label="field u^rec(t, y) = y K^rec(t)")
-        ax[0].plot(xi[is_in, 0], ds.x.values[k, is_in], "C2.", ms=4, label="RNN x_i (in)")
-        ax[0].plot(y, y * sol["K_in"][k, 0], "k--", label="field u^in(t, y)")
-        ax[0].set_xlabel("position y = ξ_i")
-        ax[0].set_ylabel(f"potential at t = {sol['t'][k]:.3f} s")
-        ax[0].set_title(f"p = 1, N = {e['neurons']:,}: neurons sit on the field", fontsize=9)
-        ax[0].legend(fontsize=7)
-    for j, p in enumerate(ranks, start=1):
-        e, sol = example[p], sols[p]
-        ds, xi, is_in = e["ds"], e["xi"], e["is_in"]
-        rec = ~is_in
-        pred = sol["K_rec"] @ xi[rec].T  # (T, rec neurons)
-        ax[j].plot(
-            pred.ravel()[::3],
-            ds.h.values[:, rec].ravel()[::3],
-            "C3.",
-            ms=1.5,
-            alpha=0.3,
-            label="SNN h_i(t)",
-        )
-        ax[j].plot(
-            pred.ravel()[::3],
-            ds.x.values[:, rec].ravel()[::3],
-            "C0.",
-            ms=1.5,
-            alpha=0.3,
-            label="RNN x_i(t)",
-        )
-        lim = [pred.min(), pred.max()]
-        ax[j].plot(lim, lim, "k-", lw=0.8, label="identity")
-        ax[j].set_xlabel("field u^rec(t, ξ_i) = ξ_i·K^rec(t)")
-        ax[j].set_ylabel("network potential")
-        ax[j].set_title(
-            f"p = {p}, N = {e['neurons']:,}: {int(rec.sum())} rec neurons, all times", fontsize=9
-        )
-        ax[j].legend(fontsize=7, markerscale=6)
-    fig.tight_layout()
-    return save_panel(fig, out, "field_limit_neurons")
-
-
-def _fig_error(rows, fits, out):
-    ranks = sorted({r["p"] for r in rows})
-    fig, ax = plt.subplots(1, len(ranks), figsize=(6 * len(ranks), 4.2), squeeze=False)
-    for j, p in enumerate(ranks):
-        a = ax[0, j]
-        Ns = np.array(sorted({r["neurons"] for r in rows if r["p"] == p}))
-        for key, c, m, name in (
-            ("u_rnn", "C0", "o", "RNN potentials"),
-            ("u_snn", "C3", "^", "SNN potentials"),
-            ("K_rec_rnn", "C2", "s", "RNN K^rec"),
-            ("m_rnn", "C4", "D", "RNN overlaps m"),
-        ):
-            a.loglog(
-                [r["neurons"] for r in rows if r["p"] == p],
-                [r[key] for r in rows if r["p"] == p],
-                c + m,
-                mfc="none",
-                alpha=0.5,
-            )
-            f = fits[p][key]
-            a.loglog(
-                Ns,
-                [rms_of(rows, key, p=p, neurons=n) for n in Ns],
-                c + m + "-",
-                ms=7,
-                lw=0.8,
-                label=f"{name}: slope {f['slope']:.2f} [{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]",
-            )
-        ref = rms_of(rows, "u_rnn", p=p, neurons=Ns[0])
-        a.loglog(Ns, ref * np.sqrt(Ns[0] / Ns), "k:", lw=1, label="∝ 1/√N")
-        a.set_xlabel("N")
-        a.set_ylabel("relative L2 error against the field")
-        a.set_title(f"p = {p}: networks → field limit (same B)", fontsize=9)
-        a.legend(fontsize=7)
-    fig.tight_layout()
-    return save_panel(fig, out, "field_limit_error")
-
-
 # ----------------------------------------------------------------------------- run
 def run(
     scale: str | None = "small",
@@ -281,8 +156,6 @@ def run(
     ``config`` (a TOML file or dict) and ``settings`` (key → value) change σ (:data:`PARAMS`)
     and the scale's settings (``ranks``: the p compared, ``neurons``, ``seeds``, …); the
     settings used are saved in ``settings.toml`` and ``summary.json["settings"]``."""
-    from . import settings as st
-
     cfg = st.resolve(sys.modules[__name__], "field-limit", scale, seed, config, settings)
     if not cfg["run"]["ranks"] or any(p < 1 for p in cfg["run"]["ranks"]):
         raise ConfigError(f"ranks must be a list of integers ≥ 1, got {cfg['run']['ranks']}")
@@ -291,126 +164,173 @@ def run(
 
 
 def _run(chosen, out, progress):
-    from . import settings as st
-
     scale, seed, sc = chosen["scale"], chosen["seed"], chosen["run"]
-    t_start = time.perf_counter()
     input_seed = 1000 + seed
-    with staged_output(out) as tmp:
-        tmp = Path(tmp)
+    labels = [f"p = {p}: field, then networks" for p in sc["ranks"]] + ["figures, data, report"]
+    with STUDY.session(scale, out, progress, phases=labels) as s:
         sols, checks, rows, example = {}, {}, [], {}
-        for k, p in enumerate(sc["ranks"]):
-            _log(progress, f"phase {k + 1}/{len(sc['ranks'])}: p = {p}: field, then networks")
-            base = _cfg(sc, sc["neurons"][-1], p, seed, input_seed)
-            fld = PaperField.of(base)
-            inc = brownian_increments(base)
-            every = base.steps_per_record
-            sols[p] = fld.integrate(inc, base.dt, every)
-            # the fields themselves (Nyström on a Gauss–Hermite grid in y) against the K form
-            ny = fld.nystrom(inc, base.dt, every, points=401 if p == 1 else 161)
-            lin = ny["u_rec"] - ny["K_rec"] @ ny["y"].T
-            checks[p] = {
-                "nystrom_K_rec_vs_K": relative_error(ny["K_rec"], sols[p]["K_rec"]),
-                "nystrom_K_in_vs_K": relative_error(ny["K_in"], sols[p]["K_in"]),
-                "field_nonlinear_part": float(np.linalg.norm(lin) / np.linalg.norm(ny["u_rec"])),
-                "K_in_sd": sols[p]["K_in"].std(axis=0).tolist(),
-                "K_rec_sd": sols[p]["K_rec"].std(axis=0).tolist(),
-                "K_in_sd_input_only": sc_sd_input(fld),
+        for p, label in zip(sc["ranks"], labels, strict=False):
+            with s.phase(label):
+                sols[p], checks[p] = _field(sc, p, seed, input_seed)
+                for n in sc["neurons"]:
+                    for k in range(sc["seeds"]):
+                        t0 = time.perf_counter()
+                        cfg = _cfg(sc, n, p, seed * 1000 + k, input_seed)
+                        idx = _recorded(cfg, sc["record_each"], k)
+                        ds, xi, is_in = _network(cfg, idx)
+                        row = {"p": p, "neurons": n, "seed": k, **_errors(ds, xi, is_in, sols[p])}
+                        row["seconds"] = time.perf_counter() - t0
+                        rows.append(row)
+                        if n == sc["neurons"][-1] and k == 0:
+                            example[p] = {"ds": ds, "xi": xi, "is_in": is_in, "neurons": n}
+                        s.log(
+                            f"p = {p}, N = {n:,}, seed {k}: potentials vs field RNN "
+                            f"{row['u_rnn']:.4f}, SNN {row['u_snn']:.4f} ({row['seconds']:.1f} s)"
+                        )
+        fits = {p: _lecture.fits(rows, KEYS, p=p) for p in sc["ranks"]}
+        with s.phase(labels[-1]):
+            from ..figures import field_limit as figures  # deferred: matplotlib start-up time
+
+            s.figure(figures.traces(example, sols), "field_limit_traces")
+            s.figure(figures.neurons(example, sols), "field_limit_neurons")
+            s.figure(figures.errors(rows, fits), "field_limit_error")
+            s.dataset(_dataset(sols, example, rows, scale, seed, input_seed), "field_limit.nc")
+            big = sc["neurons"][-1]
+            by_p_rnn = {f"p={p}": rms_of(rows, "u_rnn", p=p, neurons=big) for p in sc["ranks"]}
+            by_p_snn = {f"p={p}": rms_of(rows, "u_snn", p=p, neurons=big) for p in sc["ranks"]}
+            summary = {
+                "scale": scale,
+                "seed": seed,
+                "input_seed": input_seed,
+                "noise_time_unit": "s",
+                "largest_n": big,
+                "field_vs_rnn_error": max(by_p_rnn.values()),
+                "field_vs_snn_error": max(by_p_snn.values()),
+                "field_vs_rnn_error_by_p": by_p_rnn,
+                "field_vs_snn_error_by_p": by_p_snn,
+                "errors_by_n": {
+                    f"p={p}": {k: rms_by(rows, k, "neurons", sc["neurons"], p=p) for k in KEYS}
+                    for p in sc["ranks"]
+                },
+                "error_slopes": {
+                    f"p={p}": {
+                        k: {"slope": fits[p][k]["slope"], "ci": fits[p][k]["ci"]} for k in KEYS
+                    }
+                    for p in sc["ranks"]
+                },
+                "field_checks": {f"p={p}": c for p, c in checks.items()},
             }
-            for n in sc["neurons"]:
-                for s in range(sc["seeds"]):
-                    t0 = time.perf_counter()
-                    cfg = _cfg(sc, n, p, seed * 1000 + s, input_seed)
-                    idx = _recorded(cfg, sc["record_each"], s)
-                    ds, xi, is_in = _network(cfg, idx)
-                    row = {"p": p, "neurons": n, "seed": s, **_errors(ds, xi, is_in, sols[p])}
-                    row["seconds"] = time.perf_counter() - t0
-                    rows.append(row)
-                    if n == sc["neurons"][-1] and s == 0:
-                        example[p] = {"ds": ds, "xi": xi, "is_in": is_in, "neurons": n}
-                    _log(
-                        progress,
-                        f"p = {p}, N = {n:,}, seed {s}: potentials vs field RNN "
-                        f"{row['u_rnn']:.4f}, SNN {row['u_snn']:.4f} ({row['seconds']:.1f} s)",
-                    )
-        keys = (
-            "u_rnn",
-            "u_snn",
-            "K_rec_rnn",
-            "K_rec_snn",
-            "K_in_rnn",
-            "K_in_snn",
-            "m_rnn",
-            "m_snn",
-        )
-        fits = {
-            p: {
-                k: power_law_fit(
-                    [r["neurons"] for r in rows if r["p"] == p], [r[k] for r in rows if r["p"] == p]
-                )
-                for k in keys
-            }
-            for p in sc["ranks"]
-        }
-        files = []
-        files += _fig_traces(example, sols, tmp)
-        files += _fig_neurons(example, sols, tmp)
-        files += _fig_error(rows, fits, tmp)
-        ds_out = xr.Dataset(
-            attrs={"scale": scale, "seed": seed, "input_seed": input_seed, "noise_time_unit": "s"}
-        )
-        for p, sol in sols.items():
-            ds_out[f"K_in_p{p}"] = ((f"time_p{p}", f"mu_p{p}"), sol["K_in"])
-            ds_out[f"K_rec_p{p}"] = ((f"time_p{p}", f"mu_p{p}"), sol["K_rec"])
-            ds_out[f"m_p{p}"] = ((f"time_p{p}", f"mu_p{p}"), sol["m"])
-            ds_out = ds_out.assign_coords({f"time_p{p}": sol["t"]})
-            e = example[p]
-            ds_out[f"K_rec_network_p{p}"] = (
-                (f"time_p{p}", "network", f"mu_p{p}"),
-                e["ds"].K_rec.values,
+            return _lecture.finish(
+                s,
+                chosen,
+                summary,
+                {"rows": rows},
+                _results(summary),
+                lambda full: _report(sc, full),
             )
-        ds_out["network"] = ["rnn", "snn"]
-        for k in ("neurons", "seed", "p", *keys):
-            ds_out[f"run_{k}"] = (("run",), [r[k] for r in rows])
-        save(ds_out, tmp / "field_limit.nc")
-        files.append("field_limit.nc")
-        big = sc["neurons"][-1]
-        by_p_rnn = {f"p={p}": rms_of(rows, "u_rnn", p=p, neurons=big) for p in sc["ranks"]}
-        by_p_snn = {f"p={p}": rms_of(rows, "u_snn", p=p, neurons=big) for p in sc["ranks"]}
-        wall = time.perf_counter() - t_start
-        summary = {
-            "scale": scale,
-            "seed": seed,
-            "input_seed": input_seed,
-            "noise_time_unit": "s",
-            "largest_n": big,
-            "field_vs_rnn_error": max(by_p_rnn.values()),
-            "field_vs_snn_error": max(by_p_snn.values()),
-            "field_vs_rnn_error_by_p": by_p_rnn,
-            "field_vs_snn_error_by_p": by_p_snn,
-            "errors_by_n": {
-                f"p={p}": {
-                    k: {str(n): rms_of(rows, k, p=p, neurons=n) for n in sc["neurons"]}
-                    for k in keys
-                }
-                for p in sc["ranks"]
-            },
-            "error_slopes": {
-                f"p={p}": {k: {"slope": fits[p][k]["slope"], "ci": fits[p][k]["ci"]} for k in keys}
-                for p in sc["ranks"]
-            },
-            "field_checks": {f"p={p}": c for p, c in checks.items()},
-            "wall_seconds": wall,
-        }
-        summary["settings"] = st.jsonable(chosen)
-        full = {
-            **summary,
-            "rows": rows,
-            "files": sorted(files + ["report.md", "summary.json", "settings.toml"]),
-        }
-        write_results(tmp, full, _report(sc, full, fits), settings=st.to_toml(chosen))
-    _log.done(progress, wall, out)
-    return json_safe(summary)
+
+
+def _field(sc, p, seed, input_seed):
+    """The K equations of rank ``p`` on the largest network's grid and increments, and the
+    checks of the fields themselves (Nyström on a Gauss–Hermite grid in y) against them."""
+    base = _cfg(sc, sc["neurons"][-1], p, seed, input_seed)
+    fld = PaperField.of(base)
+    inc = brownian_increments(base)
+    every = base.steps_per_record
+    sol = fld.integrate(inc, base.dt, every)
+    ny = fld.nystrom(inc, base.dt, every, points=401 if p == 1 else 161)
+    lin = ny["u_rec"] - ny["K_rec"] @ ny["y"].T
+    checks = {
+        "nystrom_K_rec_vs_K": relative_error(ny["K_rec"], sol["K_rec"]),
+        "nystrom_K_in_vs_K": relative_error(ny["K_in"], sol["K_in"]),
+        "field_nonlinear_part": float(np.linalg.norm(lin) / np.linalg.norm(ny["u_rec"])),
+        "K_in_sd": sol["K_in"].std(axis=0).tolist(),
+        "K_rec_sd": sol["K_rec"].std(axis=0).tolist(),
+        "K_in_sd_input_only": sc_sd_input(fld),
+    }
+    return sol, checks
+
+
+def _dataset(sols, example, rows, scale, seed, input_seed) -> xr.Dataset:
+    ds = xr.Dataset(
+        attrs={"scale": scale, "seed": seed, "input_seed": input_seed, "noise_time_unit": "s"}
+    )
+    for p, sol in sols.items():
+        ds[f"K_in_p{p}"] = ((f"time_p{p}", f"mu_p{p}"), sol["K_in"])
+        ds[f"K_rec_p{p}"] = ((f"time_p{p}", f"mu_p{p}"), sol["K_rec"])
+        ds[f"m_p{p}"] = ((f"time_p{p}", f"mu_p{p}"), sol["m"])
+        ds = ds.assign_coords({f"time_p{p}": sol["t"]})
+        ds[f"K_rec_network_p{p}"] = (
+            (f"time_p{p}", "network", f"mu_p{p}"),
+            example[p]["ds"].K_rec.values,
+        )
+    ds["network"] = ["rnn", "snn"]
+    for k in ("neurons", "seed", "p", *KEYS):
+        ds[f"run_{k}"] = (("run",), [r[k] for r in rows])
+    return ds
+
+
+def _results(s) -> list[Result]:
+    """The key numbers: errors against the field at the largest N, the fitted slopes, and the
+    checks of the field solution."""
+    n = f"N = {s['largest_n']:,}"
+    out = [
+        Result(
+            f"RNN potentials vs the field, {n} (largest over p)",
+            s["field_vs_rnn_error"],
+            theory=0.0,
+            key="field_vs_rnn_error",
+            reference="(SM Sec. II: N → ∞)",
+        ),
+        Result(
+            f"SNN potentials vs the field, {n} (largest over p)",
+            s["field_vs_snn_error"],
+            theory=0.0,
+            key="field_vs_snn_error",
+            reference="(SM Sec. II: N → ∞)",
+        ),
+    ]
+    for pk in s["errors_by_n"]:
+        p = pk[2:]
+        for net in ("rnn", "snn"):
+            key = f"field_vs_{net}_error_by_p.{pk}"
+            out.append(
+                Result(
+                    f"p = {p}: {net.upper()} potentials vs the field, {n}",
+                    s[f"field_vs_{net}_error_by_p"][pk],
+                    theory=0.0,
+                    key=key,
+                    reference="(SM Sec. II: N → ∞)",
+                )
+            )
+        for k in SHOWN:
+            f = s["error_slopes"][pk][k]
+            out.append(
+                Result(
+                    f"p = {p}: slope of log error vs log N, {k}",
+                    f["slope"],
+                    theory=-0.5,
+                    interval=_lecture.interval(f["ci"]),
+                    key=f"error_slopes.{pk}.{k}.slope",
+                    reference="(1/√N)",
+                )
+            )
+        c = s["field_checks"][pk]
+        for k, what in (
+            ("nystrom_K_rec_vs_K", "K^rec of the Nyström field vs the K equations"),
+            ("nystrom_K_in_vs_K", "K^in of the Nyström field vs the K equations"),
+            ("field_nonlinear_part", "part of u^rec(t, y) not linear in y"),
+        ):
+            out.append(
+                Result(
+                    f"p = {p}: {what}",
+                    c[k],
+                    theory=0.0,
+                    key=f"field_checks.{pk}.{k}",
+                    reference="(u = y·K)",
+                )
+            )
+    return out
 
 
 def sc_sd_input(fld: PaperField) -> float:
@@ -418,7 +338,7 @@ def sc_sd_input(fld: PaperField) -> float:
     return fld.sigma * math.sqrt(fld.time_unit / (2 * fld.tau * fld.p))
 
 
-def _report(sc, s, fits) -> str:
+def _report(sc, s) -> str:
     L = [
         f"# Field limit of the paper's network ({s['scale']} scale, seed {s['seed']})",
         "",
@@ -442,16 +362,15 @@ def _report(sc, s, fits) -> str:
         "",
         "u^in, u^rec solved on a tensor trapezoid grid in y ∈ [−8, 8]^p with Gaussian weights "
         "(401 points for p = 1, 161² for p = 2), the integral as the quadrature sum, same step "
-        "and increments; their projections ∫Dy y u(y) against the K equations:",
+        "and increments; their projections ∫Dy y u(y) against the K equations, and the part of "
+        "u^rec not linear in y, are in the key numbers. The size of the fields:",
         "",
-        "| p | K^rec: Nyström vs K equations | K^in: same | part of u^rec(t, y) not linear in y "
-        "| sd of K^in (field) | σ/√(2τp) (input alone) | sd of K^rec |",
-        "|---|---|---|---|---|---|---|",
+        "| p | sd of K^in (field) | σ/√(2τp) (input alone) | sd of K^rec |",
+        "|---|---|---|---|",
     ]
     for key, c in s["field_checks"].items():
         L.append(
-            f"| {key[2:]} | {c['nystrom_K_rec_vs_K']:.2e} | {c['nystrom_K_in_vs_K']:.2e} | "
-            f"{c['field_nonlinear_part']:.1e} | {', '.join(f'{v:.3f}' for v in c['K_in_sd'])} | "
+            f"| {key[2:]} | {', '.join(f'{v:.3f}' for v in c['K_in_sd'])} | "
             f"{c['K_in_sd_input_only']:.3f} | {', '.join(f'{v:.3f}' for v in c['K_rec_sd'])} |"
         )
     L += [
@@ -472,36 +391,20 @@ def _report(sc, s, fits) -> str:
         "recurrent dynamics amplify finite-N differences over time, so the prefactor of 1/√N "
         "grows with the duration.",
         "",
+        f"## Key numbers (largest N = {s['largest_n']:,}; slopes: log error vs log N, 95 % CI)",
+        "",
+        "{results}",
+        "",
     ]
-    keys = ("u_rnn", "u_snn", "K_in_rnn", "K_rec_rnn", "K_rec_snn", "m_rnn", "m_snn")
     for key, per in s["errors_by_n"].items():
-        p = int(key[2:])
         L += [
-            f"### p = {p}",
+            f"## Errors by N, p = {key[2:]}",
             "",
-            "| N | " + " | ".join(keys) + " |",
-            "|---|" + "---|" * len(keys),
+            "| N | " + " | ".join(SHOWN) + " |",
+            "|---|" + "---|" * len(SHOWN),
         ]
         for n in sc["neurons"]:
-            L.append(f"| {n:,} | " + " | ".join(f"{per[k][str(n)]:.4g}" for k in keys) + " |")
-        L += [
-            "",
-            "Fitted slopes (log error vs log N, 95 % CI; theory −0.5): "
-            + "; ".join(
-                f"{k} {fits[p][k]['slope']:.2f} [{fits[p][k]['ci'][0]:.2f}, "
-                f"{fits[p][k]['ci'][1]:.2f}]"
-                for k in keys
-            ),
-            "",
-        ]
-    L += [
-        f"**Largest N = {s['largest_n']:,}**: field vs RNN potentials "
-        + ", ".join(f"{k}: {v:.4g}" for k, v in s["field_vs_rnn_error_by_p"].items())
-        + "; field vs SNN potentials "
-        + ", ".join(f"{k}: {v:.4g}" for k, v in s["field_vs_snn_error_by_p"].items())
-        + " (theory: 0 in the limit).",
-        "",
-        "Files: " + ", ".join(s["files"]),
-        "",
-    ]
+            L.append(f"| {n:,} | " + " | ".join(f"{per[k][str(n)]:.4g}" for k in SHOWN) + " |")
+        L.append("")
+    L += ["Files: " + ", ".join(s["files"]), ""]
     return "\n".join(L)

@@ -25,25 +25,24 @@ from __future__ import annotations
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from ..analysis.stats import rms_of
+from ..analysis.stats import rms_by
+from ..engine import run as run_net
 from ..errors import ConfigError
-from ..io import json_safe, save, staged_output
-from ..models.latent import (
-    gaussian_rank2,
-    power_law_fit,
-    relative_error,
-    sample_drive,
-)
+from ..models.latent import Quadrature, gaussian_rank2, relative_error, sample_drive
 from ..network import Poisson, Rate
-from ..plotting import plt, save_panel
 from ..probes import Projection
 from ..solve import Grid
-from ._common import Log, write_results
+from . import _lecture
+from . import settings as st
+from .harness import Result, Study
 
 __all__ = ["run", "SCALES", "PARAMS"]
 
@@ -85,8 +84,17 @@ SCALES = {
     "test": {**_COMMON, "duration": 0.2, "neurons": [500, 2_000, 8_000], "seeds": 2},
 }
 
-
-_log = Log("latent")
+STUDY = Study(
+    "latent",
+    SCALES,
+    phases=(
+        "κ equations, fixed points, first-order finite-N theory",
+        "networks (paired rate / Poisson) against the κ equations",
+        "a limit-cycle network for the phase portrait",
+        "figures, data, report",
+    ),
+    what="the latent demo",
+)
 
 
 class _Pulse:
@@ -96,8 +104,6 @@ class _Pulse:
         self.amp, self.start, self.stop = tuple(amp), start, stop
 
     def __call__(self, t):
-        import jax.numpy as jnp
-
         on = ((t >= self.start - 1e-6) & (t < self.stop - 1e-6)) * 1.0
         return jnp.stack([a * on for a in self.amp])
 
@@ -115,8 +121,6 @@ class _TanhOf:
         self.inner = inner
 
     def __call__(self, z):
-        import jax.numpy as jnp
-
         return self.inner(jnp.tanh(z))
 
 
@@ -127,14 +131,10 @@ class _UniformDensity:
     name = "uniform"
 
     def __call__(self, key, rows, dtype):
-        import jax
-
         a = math.sqrt(3.0)
         return jax.random.uniform(key, (rows, self.dim), dtype, -a, a)
 
     def quadrature(self, order=None):
-        from ..models.latent import Quadrature
-
         x, w = np.polynomial.legendre.leggauss(int(order or 64))
         x, w = x * math.sqrt(3.0), w / w.sum()
         g = np.meshgrid(x, x, indexing="ij")
@@ -146,8 +146,6 @@ class _UniformDensity:
 def _model(J, P):
     """The latent model of P's named f, g and density with coupling J (the default choices
     give :func:`lowdim.models.latent.gaussian_rank2`)."""
-    from dataclasses import replace
-
     for key, value, ok in (
         ("f", P["f"], F_CHOICES),
         ("g", P["g"], G_CHOICES),
@@ -165,9 +163,7 @@ def _model(J, P):
     return replace(model, f=f, g=g, density=density, name=name)
 
 
-def _runs(model, sc, u, ref, seed, progress):
-    from ..engine import run as run_net
-
+def _runs(model, sc, u, ref, seed, log):
     grid = Grid.of(sc["duration"], sc["dt"], sc["record_dt"])
     rows, examples = [], {}
     for n in sc["neurons"]:
@@ -194,135 +190,11 @@ def _runs(model, sc, u, ref, seed, progress):
             rows.append(row)
             if s == 0:
                 examples[n] = k
-            _log(
-                progress,
+            log(
                 f"N = {n:,} seed {s}: error rate {row['err_rate']:.4g}, Poisson "
                 f"{row['err_poisson']:.4g} ({row['seconds']:.1f} s)",
             )
     return rows, examples
-
-
-# ----------------------------------------------------------------------------- figures
-def _phase_panel(ax, model, lim, fps, trajs, title):
-    K1, K2, V1, V2 = model.flow(lim, lim, 25)
-    speed = np.hypot(V1, V2)
-    ax.streamplot(
-        K1,
-        K2,
-        V1,
-        V2,
-        color=np.log10(speed + 1e-9),
-        cmap="Greys",
-        density=1.1,
-        linewidth=0.6,
-        arrowsize=0.7,
-    )
-    F1, F2, W1, W2 = model.flow(lim, lim, 201)
-    ax.contour(F1, F2, W1, levels=[0], colors="C0", linewidths=1.2)
-    ax.contour(F1, F2, W2, levels=[0], colors="C1", linewidths=1.2)
-    ax.plot([], [], "C0", label="κ₁-nullcline")
-    ax.plot([], [], "C1", label="κ₂-nullcline")
-    marks = {
-        "stable": ("o", "k"),
-        "saddle": ("X", "C3"),
-        "unstable": ("o", "w"),
-        "neutral": ("s", "C2"),
-    }
-    for kind, (mk, fc) in marks.items():
-        pts = [f["kappa"] for f in fps if f["stability"] == kind]
-        if pts:
-            pts = np.array(pts)
-            ax.plot(
-                pts[:, 0],
-                pts[:, 1],
-                mk,
-                mfc=fc,
-                mec="k",
-                ms=8,
-                ls="none",
-                label=f"{kind} fixed point",
-            )
-    for k, style, label in trajs:
-        ax.plot(k[:, 0], k[:, 1], style, lw=1.3, label=label)
-    ax.set_xlim(lim)
-    ax.set_ylim(lim)
-    ax.set_xlabel("κ₁")
-    ax.set_ylabel("κ₂")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, loc="lower left")
-
-
-def _fig_phase(model, cyc, fps, fps_c, ref, ref_c, examples, cyc_net, out):
-    fig, ax = plt.subplots(1, 2, figsize=(11, 5))
-    n_small = min(examples)
-    trajs = [
-        (ref.kappa, "k-", "κ equations (pulse at 0.1 s)"),
-        (examples[n_small][:, 0], "C0--", f"rate network, N = {n_small:,}"),
-        (examples[n_small][:, 1], "C3:", f"Poisson network, N = {n_small:,}"),
-    ]
-    _phase_panel(
-        ax[0], model, (-2.2, 2.2), fps, trajs, "J = diag(2, 1.5): two attractors (no input)"
-    )
-    trajs_c = [
-        (ref_c.kappa, "k-", "κ equations"),
-        (cyc_net[:, 0], "C0--", "rate network"),
-        (cyc_net[:, 1], "C3:", "Poisson network"),
-    ]
-    _phase_panel(ax[1], cyc, (-2.2, 2.2), fps_c, trajs_c, "J = 2 R(45°): a limit cycle")
-    fig.tight_layout()
-    return save_panel(fig, out, "latent_phase")
-
-
-def _fig_traces(ref, examples, out):
-    fig, ax = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
-    t = ref.t
-    for d in range(2):
-        ax[d].plot(t, ref.kappa[:, d], "k", lw=2, label="κ equations")
-        for n, c in zip(sorted(examples), ("C0", "C1", "C2", "C4", "C5", "C6", "C7"), strict=False):
-            ax[d].plot(t, examples[n][:, 0, d], c, lw=0.9, label=f"rate, N = {n:,}")
-            ax[d].plot(t, examples[n][:, 1, d], c, lw=0.6, ls=":", label=f"Poisson, N = {n:,}")
-        ax[d].axvspan(PARAMS["pulse_start"], PARAMS["pulse_stop"], color="0.9")
-        ax[d].set_ylabel(f"κ{d + 1}")
-    ax[1].set_xlabel("time (s)")
-    ax[0].legend(fontsize=6, ncol=2)
-    ax[0].set_title(
-        "networks projected on F (least squares) vs the κ equations; grey: input pulse", fontsize=9
-    )
-    fig.tight_layout()
-    return save_panel(fig, out, "latent_traces")
-
-
-def _fig_error(rows, fits, theory, out):
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    Ns = np.array(sorted({r["neurons"] for r in rows}))
-    for key, c, m, name in (("err_rate", "C0", "o", "rate"), ("err_poisson", "C3", "^", "Poisson")):
-        ax.loglog(
-            [r["neurons"] for r in rows], [r[key] for r in rows], c + m, mfc="none", alpha=0.5
-        )
-        f = fits[key]
-        ax.loglog(
-            Ns,
-            [rms_of(rows, key, neurons=n) for n in Ns],
-            c + m,
-            ms=8,
-            label=f"{name}: RMS over seeds; slope {f['slope']:.2f} "
-            f"[{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]",
-        )
-    q, s = theory["rel_quenched"], theory["rel_spike"]
-    ax.loglog(Ns, q / np.sqrt(Ns), "C0-", lw=1, label=f"theory, rate: {q:.2f}/√N (quenched z)")
-    ax.loglog(
-        Ns,
-        math.hypot(q, s) / np.sqrt(Ns),
-        "C3--",
-        lw=1,
-        label=f"theory, Poisson: {math.hypot(q, s):.2f}/√N (+ spike noise)",
-    )
-    ax.set_xlabel("N")
-    ax.set_ylabel("‖κ_N − κ‖ / ‖κ‖ over time")
-    ax.set_title("N-neuron networks → κ equations", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return save_panel(fig, out, "latent_error")
 
 
 # ----------------------------------------------------------------------------- run
@@ -339,144 +211,190 @@ def run(
     ``config`` (a TOML file or dict) and ``settings`` (key → value) change the model
     (:data:`PARAMS`: f, g, density, J, …) and the scale's settings; the settings used are saved
     in ``settings.toml`` and ``summary.json["settings"]``."""
-    from . import settings as st
-
     cfg = st.resolve(sys.modules[__name__], "latent", scale, seed, config, settings)
     with st.use_params(sys.modules[__name__], cfg["model"]):
         return _run(cfg, out, progress)
 
 
 def _run(cfg, out, progress):
-    from . import settings as st
-
     scale, seed, sc = cfg["scale"], cfg["seed"], cfg["run"]
     P = PARAMS
-    t_start = time.perf_counter()
-    with staged_output(out) as tmp:
-        tmp = Path(tmp)
-        model = _model(P["J"], P)
-        cyc = _cycle_model(P)
-        grid = Grid.of(sc["duration"], sc["dt"], sc["record_dt"])
-        u = sample_drive(
-            _Pulse(P["pulse"], P["pulse_start"], P["pulse_stop"]), sc["dt"], grid.steps
-        )
-        _log(progress, "phase 1/3: κ equations, fixed points, first-order finite-N theory")
-        ref = model.integrate(P["kappa0"], sc["dt"], grid.steps, grid.record_every, drive=u)
-        rk4 = model.integrate(
-            P["kappa0"], sc["dt"], grid.steps, grid.record_every, drive=u, scheme="rk4", refine=8
-        )
-        theory = model.finite_n_theory(
-            P["kappa0"], sc["dt"], grid.steps, grid.record_every, drive=u
-        )
-        starts = np.array([[a, b] for a in np.linspace(-2, 2, 5) for b in np.linspace(-2, 2, 5)])
-        fps = model.fixed_points(starts)
-        fps_c = cyc.fixed_points(starts)
-        cyc_steps = int(round(0.3 / sc["dt"]))
-        ref_c = cyc.integrate((0.05, 0.0), sc["dt"], cyc_steps, 1)
-        _log(progress, "phase 2/3: networks (paired rate / Poisson) against the κ equations")
-        rows, examples = _runs(model, sc, u, ref, seed, progress)
-        fits = {
-            k: power_law_fit([r["neurons"] for r in rows], [r[k] for r in rows])
-            for k in ("err_rate", "err_poisson")
-        }
-        _log(progress, "phase 3/3: a limit-cycle network for the phase portrait")
-        # a limit-cycle network for the phase portrait
-        from ..engine import run as run_net
+    labels = STUDY.phases
+    with STUDY.session(scale, out, progress) as s:
+        with s.phase(labels[0]):
+            model = _model(P["J"], P)
+            cyc = _cycle_model(P)
+            grid = Grid.of(sc["duration"], sc["dt"], sc["record_dt"])
+            u = sample_drive(
+                _Pulse(P["pulse"], P["pulse_start"], P["pulse_stop"]), sc["dt"], grid.steps
+            )
+            k0, every = P["kappa0"], grid.record_every
+            ref = model.integrate(k0, sc["dt"], grid.steps, every, drive=u)
+            rk4 = model.integrate(k0, sc["dt"], grid.steps, every, drive=u, scheme="rk4", refine=8)
+            theory = model.finite_n_theory(k0, sc["dt"], grid.steps, every, drive=u)
+            starts = np.array(
+                [[a, b] for a in np.linspace(-2, 2, 5) for b in np.linspace(-2, 2, 5)]
+            )
+            fps = model.fixed_points(starts)
+            fps_c = cyc.fixed_points(starts)
+            cyc_steps = int(round(0.3 / sc["dt"]))
+            ref_c = cyc.integrate((0.05, 0.0), sc["dt"], cyc_steps, 1)
+        with s.phase(labels[1]):
+            rows, examples = _runs(model, sc, u, ref, seed, s.log)
+            fits = _lecture.fits(rows, ("err_rate", "err_poisson"))
+        with s.phase(labels[2]):
+            n_c = min(sc["neurons"][-1], 100_000)
+            net_c, F_c = cyc.network(
+                n_c,
+                (Rate(cyc.phi), Poisson(cyc.phi)),
+                seed=seed,
+                kappa0=(0.05, 0.0),
+                loadings=sc["loadings"],
+            )
+            cyc_net = run_net(
+                net_c,
+                Grid(sc["dt"], cyc_steps, 1),
+                {"kappa": Projection.least_squares(F_c)},
+                seed=seed,
+            ).kappa.values
+        with s.phase(labels[3]):
+            from ..figures import latent as figures  # deferred: matplotlib start-up time
 
-        n_c = min(sc["neurons"][-1], 100_000)
-        net_c, F_c = cyc.network(
-            n_c,
-            (Rate(cyc.phi), Poisson(cyc.phi)),
-            seed=seed,
-            kappa0=(0.05, 0.0),
-            loadings=sc["loadings"],
-        )
-        cyc_net = run_net(
-            net_c, Grid(sc["dt"], cyc_steps, 1), {"kappa": Projection.least_squares(F_c)}, seed=seed
-        ).kappa.values
+            portraits = figures.phase_portraits(
+                model, cyc, fps, fps_c, ref, ref_c, examples, cyc_net
+            )
+            s.figure(portraits, "latent_phase")
+            s.figure(
+                figures.traces(ref, examples, (P["pulse_start"], P["pulse_stop"])), "latent_traces"
+            )
+            s.figure(figures.errors(rows, fits, theory), "latent_error")
+            s.dataset(_dataset(ref, rk4, rows, theory, examples, scale, seed), "latent.nc")
+            summary = _summary(sc, scale, seed, rows, fits, theory, ref, rk4, fps, fps_c)
+            return _lecture.finish(
+                s,
+                cfg,
+                summary,
+                {"rows": rows, "fits": fits},
+                _results(sc, summary),
+                lambda full: _report(sc, full),
+            )
 
-        files = []
-        files += _fig_phase(model, cyc, fps, fps_c, ref, ref_c, examples, cyc_net, tmp)
-        files += _fig_traces(ref, examples, tmp)
-        files += _fig_error(rows, fits, theory, tmp)
-        ds = xr.Dataset(
-            {
-                "kappa": (("time", "component"), ref.kappa, {"long_name": "κ equations"}),
-                "kappa_rk4": (("time", "component"), rk4.kappa),
-                "err_rate": (("run",), [r["err_rate"] for r in rows]),
-                "err_poisson": (("run",), [r["err_poisson"] for r in rows]),
-                "run_neurons": (("run",), [r["neurons"] for r in rows]),
-                "run_seed": (("run",), [r["seed"] for r in rows]),
-                "theory_quenched": (("time", "component", "component2"), theory["quenched"]),
-                "theory_spike": (("time", "component", "component2"), theory["spike"]),
-            },
-            coords={
-                "time": ("time", ref.t, {"units": "s"}),
-                "component": [1, 2],
-                "component2": [1, 2],
-            },
-            attrs={"scale": scale, "seed": seed, "model": str(P)},
+
+def _dataset(ref, rk4, rows, theory, examples, scale, seed) -> xr.Dataset:
+    ds = xr.Dataset(
+        {
+            "kappa": (("time", "component"), ref.kappa, {"long_name": "κ equations"}),
+            "kappa_rk4": (("time", "component"), rk4.kappa),
+            "err_rate": (("run",), [r["err_rate"] for r in rows]),
+            "err_poisson": (("run",), [r["err_poisson"] for r in rows]),
+            "run_neurons": (("run",), [r["neurons"] for r in rows]),
+            "run_seed": (("run",), [r["seed"] for r in rows]),
+            "theory_quenched": (("time", "component", "component2"), theory["quenched"]),
+            "theory_spike": (("time", "component", "component2"), theory["spike"]),
+        },
+        coords={
+            "time": ("time", ref.t, {"units": "s"}),
+            "component": [1, 2],
+            "component2": [1, 2],
+        },
+        attrs={"scale": scale, "seed": seed, "model": str(PARAMS)},
+    )
+    for n, k in examples.items():
+        ds[f"kappa_rate_N{n}"] = (("time", "component"), k[:, 0])
+        ds[f"kappa_poisson_N{n}"] = (("time", "component"), k[:, 1])
+    return ds
+
+
+def _fixed_points(fps) -> list[dict]:
+    return [
+        {
+            "kappa": f["kappa"].tolist(),
+            "stability": f["stability"],
+            "eigenvalues": [complex(v).real for v in f["eigenvalues"]],
+        }
+        for f in fps
+    ]
+
+
+def _summary(sc, scale, seed, rows, fits, theory, ref, rk4, fps, fps_c) -> dict:
+    q, s = theory["rel_quenched"], theory["rel_spike"]
+    ns = sc["neurons"]
+    return {
+        "scale": scale,
+        "seed": seed,
+        "errors_by_n": rms_by(rows, "err_rate", "neurons", ns),
+        "errors_by_n_poisson": rms_by(rows, "err_poisson", "neurons", ns),
+        "spike_term_by_n": rms_by(rows, "rate_vs_poisson", "neurons", ns),
+        "error_slope": fits["err_rate"]["slope"],
+        "error_slope_ci": fits["err_rate"]["ci"],
+        "error_slope_poisson": fits["err_poisson"]["slope"],
+        "error_slope_poisson_ci": fits["err_poisson"]["ci"],
+        "error_theory_rate_sqrtN": q,
+        "error_theory_poisson_sqrtN": math.hypot(q, s),
+        "error_theory_spike_sqrtN": s,
+        "engine_step_vs_rk4": relative_error(ref.kappa, rk4.kappa),
+        "fixed_points": _fixed_points(fps),
+        "fixed_points_cycle": _fixed_points(fps_c),
+    }
+
+
+def _results(sc, s) -> list[Result]:
+    q, qs, sp = (
+        s["error_theory_rate_sqrtN"],
+        s["error_theory_poisson_sqrtN"],
+        s["error_theory_spike_sqrtN"],
+    )
+    out = []
+    for n in sc["neurons"]:
+        r = 1 / math.sqrt(n)
+        out += [
+            Result(
+                f"rate network: error, N = {n:,}",
+                s["errors_by_n"][str(n)],
+                theory=q * r,
+                key=f"errors_by_n.{n}",
+                reference="(1st order: quenched z)",
+            ),
+            Result(
+                f"Poisson network: error, N = {n:,}",
+                s["errors_by_n_poisson"][str(n)],
+                theory=qs * r,
+                key=f"errors_by_n_poisson.{n}",
+                reference="(1st order: quenched z + spikes)",
+            ),
+            Result(
+                f"Poisson − rate (spike term), N = {n:,}",
+                s["spike_term_by_n"][str(n)],
+                theory=sp * r,
+                key=f"spike_term_by_n.{n}",
+                reference="(1st order: spikes)",
+            ),
+        ]
+    for name, key in (("rate", "error_slope"), ("Poisson", "error_slope_poisson")):
+        out.append(
+            Result(
+                f"{name} network: slope of log error vs log N",
+                s[key],
+                theory=-0.5,
+                interval=_lecture.interval(s[f"{key}_ci"]),
+                key=key,
+                reference="(1/√N)",
+            )
         )
-        for n, k in examples.items():
-            ds[f"kappa_rate_N{n}"] = (("time", "component"), k[:, 0])
-            ds[f"kappa_poisson_N{n}"] = (("time", "component"), k[:, 1])
-        save(ds, tmp / "latent.nc")
-        files.append("latent.nc")
-        wall = time.perf_counter() - t_start
-        q, s = theory["rel_quenched"], theory["rel_spike"]
-        summary = {
-            "scale": scale,
-            "seed": seed,
-            "errors_by_n": {str(n): rms_of(rows, "err_rate", neurons=n) for n in sc["neurons"]},
-            "errors_by_n_poisson": {
-                str(n): rms_of(rows, "err_poisson", neurons=n) for n in sc["neurons"]
-            },
-            "spike_term_by_n": {
-                str(n): rms_of(rows, "rate_vs_poisson", neurons=n) for n in sc["neurons"]
-            },
-            "error_slope": fits["err_rate"]["slope"],
-            "error_slope_ci": fits["err_rate"]["ci"],
-            "error_slope_poisson": fits["err_poisson"]["slope"],
-            "error_slope_poisson_ci": fits["err_poisson"]["ci"],
-            "error_theory_rate_sqrtN": q,
-            "error_theory_poisson_sqrtN": math.hypot(q, s),
-            "error_theory_spike_sqrtN": s,
-            "engine_step_vs_rk4": relative_error(ref.kappa, rk4.kappa),
-            "fixed_points": [
-                {
-                    "kappa": f["kappa"].tolist(),
-                    "stability": f["stability"],
-                    "eigenvalues": [float(v.real) for v in f["eigenvalues"]],
-                }
-                for f in fps
-            ],
-            "fixed_points_cycle": [
-                {
-                    "kappa": f["kappa"].tolist(),
-                    "stability": f["stability"],
-                    "eigenvalues": [complex(v).real for v in f["eigenvalues"]],
-                }
-                for f in fps_c
-            ],
-            "wall_seconds": wall,
-        }
-        full = {
-            **summary,
-            "rows": rows,
-            "fits": fits,
-            "files": sorted(files + ["report.md", "summary.json", "settings.toml"]),
-            "settings": st.jsonable(cfg),
-        }
-        summary["settings"] = full["settings"]
-        write_results(tmp, full, _report(sc, full), settings=st.to_toml(cfg))
-    _log.done(progress, wall, out)
-    return json_safe(summary)
+    out.append(
+        Result(
+            "κ equations: engine step vs RK4, relative L2",
+            s["engine_step_vs_rk4"],
+            key="engine_step_vs_rk4",
+        )
+    )
+    return out
 
 
 def _report(sc, s) -> str:
     P = PARAMS
     q, qs = s["error_theory_rate_sqrtN"], s["error_theory_poisson_sqrtN"]
-    fr, fp = s["fits"]["err_rate"], s["fits"]["err_poisson"]
+    fr = s["fits"]["err_rate"]
     L = [
         f"# Latent reduction κ ({s['scale']} scale, seed {s['seed']})",
         "",
@@ -532,24 +450,11 @@ def _report(sc, s) -> str:
         "1/√N; the spike term is the extra noise of the spiking network — it averages over the N "
         "neurons exactly like the quenched term, because every neuron has weight 1/N. The paired "
         "run measures it alone: ‖κ_Poisson − κ_rate‖/‖κ‖ (same z, same input: only the spikes "
-        "differ).",
+        "differ). Errors: RMS over "
+        f"{sc['seeds']} seeds; slopes: OLS of log error vs log N over all {fr['n']} runs, 95 % "
+        "t-interval (theory −0.5).",
         "",
-        "| N | rate: RMS error | theory | Poisson: RMS error | theory | Poisson − rate "
-        "(spike term) | theory | seeds |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for n in sc["neurons"]:
-        L.append(
-            f"| {n:,} | {s['errors_by_n'][str(n)]:.4g} | {q / math.sqrt(n):.4g} | "
-            f"{s['errors_by_n_poisson'][str(n)]:.4g} | {qs / math.sqrt(n):.4g} | "
-            f"{s['spike_term_by_n'][str(n)]:.4g} | "
-            f"{s['error_theory_spike_sqrtN'] / math.sqrt(n):.4g} | {sc['seeds']} |"
-        )
-    L += [
-        "",
-        f"Fitted slope of log error vs log N (OLS over all {fr['n']} runs, 95 % t-interval): "
-        f"rate {fr['slope']:.3f} [{fr['ci'][0]:.3f}, {fr['ci'][1]:.3f}], Poisson "
-        f"{fp['slope']:.3f} [{fp['ci'][0]:.3f}, {fp['ci'][1]:.3f}]; theory −0.5.",
+        "{results}",
         "",
         "Per run:",
         "",
