@@ -1,15 +1,14 @@
-"""Small pieces every study uses: the progress log, the scale check, writing the text results
-(``summary.json``, ``report.md``, ``settings.toml``)."""
+"""Small pieces of the study harness (:mod:`lowdim.experiments.harness`) that the settings of a
+lecture use too: the progress log and the scale check."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, final_path
+from ..io import final_path
 
-__all__ = ["Log", "check_scale", "write_results"]
+__all__ = ["Log", "check_scale"]
 
 
 class Log:
@@ -36,14 +35,3 @@ def check_scale(scale, scales: dict, study: str | None = None, choices: str | No
         raise ConfigError(
             f"unknown scale {scale!r}{where}; {choices or f'choose one of {sorted(scales)}'}"
         )
-
-
-def write_results(folder, summary: dict, report: str, settings: str | None = None) -> None:
-    """A study's text results in ``folder``: ``summary.json`` (strict JSON, NaN and ±inf as null:
-    :func:`lowdim.io.atomic_write_json`), ``report.md`` and, for a lecture, its ``settings.toml``
-    (``settings``: the text of :func:`lowdim.experiments.settings.to_toml`)."""
-    folder = Path(folder)
-    if settings is not None:
-        atomic_write_text(folder / "settings.toml", settings)
-    atomic_write_text(folder / "report.md", report)
-    atomic_write_json(folder / "summary.json", summary)
