@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jax
@@ -51,7 +51,7 @@ from .checks import finite as _finite
 from .connectivity import DENSE_MAX_N
 from .errors import ConfigError
 from .kinds import KINDS, Binary, Kind, Poisson, Rate  # noqa: F401  (lowdim.network.Rate, ...)
-from .nonlinearity import Transfer
+from .nonlinearity import Custom, transfer  # noqa: F401  (lowdim.network.transfer, as before)
 from .procedural import RowSampler  # noqa: F401  (lowdim.network.RowSampler, as before)
 
 __all__ = [
@@ -70,61 +70,6 @@ __all__ = [
 ]
 
 UNIFORM = "uniform"
-
-
-# ----------------------------------------------------------------------------- transfer objects
-@dataclass(frozen=True, eq=False)
-class Custom(Transfer):
-    """A user-defined transfer function ``fn`` (any JAX-traceable callable), optionally bounded.
-
-    ``max`` (Hz) is the supremum of ``fn``; Poisson neurons need it (exact thinning), rate
-    neurons do not. Compared by identity of ``fn``.
-    """
-
-    fn: Callable = None
-    bound: float | None = None
-    label: str = "custom"
-
-    def __call__(self, x):
-        return jnp.asarray(self.fn(x))
-
-    def numpy(self, x):
-        return np.asarray(self.fn(jnp.asarray(x, jnp.float32)), dtype=np.float64)
-
-    @property
-    def max(self) -> float:
-        if self.bound is None:
-            raise ConfigError(
-                f"transfer {self.label!r} has no known maximum; give one with "
-                "lowdim.transfer(fn, max=...)"
-            )
-        return float(self.bound)
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.label
-
-    def params(self) -> dict:
-        return {"max": self.bound, "label": self.label}
-
-    def __hash__(self):
-        return hash((id(self.fn), self.bound, self.label))
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, Custom)
-            and self.fn is other.fn
-            and (self.bound, self.label) == (other.bound, other.label)
-        )
-
-
-def transfer(fn: Callable, max: float | None = None, name: str = "custom") -> Custom:  # noqa: A002
-    """Wrap a user function φ as a transfer object; ``max`` (Hz) is needed for Poisson twins."""
-    if not callable(fn):
-        raise ConfigError(f"transfer needs a callable φ(x), got {type(fn).__name__}")
-    if max is not None and not (isinstance(max, int | float) and math.isfinite(max) and max > 0):
-        raise ConfigError(f"max must be a finite rate > 0 (Hz), got {max!r}")
-    return Custom(fn=fn, bound=None if max is None else float(max), label=name)
 
 
 # ----------------------------------------------------------------------------- populations
