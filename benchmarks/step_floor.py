@@ -34,7 +34,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from lowdim.bench import _batch_run, base_config, copy_bandwidth
-from lowdim.network import Poisson
 from lowdim.paper import paper_network
 from lowdim.solve import Program
 
@@ -50,7 +49,7 @@ def columns(cfg, trials: int) -> tuple[int, int, int]:
     prog = Program(net, spec.grid, spec.probes, layout=spec.layout)
     B = prog.B
     sparse = prog.sparse_spikes
-    g_cols = sum(B for k in prog.kinds if not (sparse and isinstance(k, Poisson)))
+    g_cols = sum(B for k in prog.kinds if not (sparse and k.spiking))
     g_cols = max(g_cols, 2) if g_cols else 0  # a lone column is padded with a zero column
     f_cols = g_cols + (B if sparse else 0) + B * len(prog.along)
     return prog.K, g_cols, f_cols

@@ -116,9 +116,7 @@ def memory_parts(prog: Program, keep_records: bool = True, per_device: bool = Fa
         loadings = 3 * n * p * sb + 4 * 16 * 1024 * p * item
         if prog.tiled:
             loadings += 2 * prog.block_rows * p * sb * d
-    explicit = sum(
-        n * e[3]["width"] * item for e in prog.inputs if e[0] == "term" and e[3]["kind"] == "array"
-    )
+    explicit = sum(n * t.width * item for t in prog.terms if t.vectors == "array")
     if prog.method == "event":
         state = prog.B * event_memory_bytes(prog) + explicit
     else:

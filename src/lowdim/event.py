@@ -54,7 +54,6 @@ import numpy as np
 
 from .dynamics import thinning_block
 from .errors import ConfigError
-from .network import Poisson
 from .views import DenseView
 
 __all__ = ["init_state", "advance", "step_views", "groups", "memory_bytes"]
@@ -88,16 +87,14 @@ def groups(prog, names=None):
 def _block(prog) -> int:
     if prog.block is not None:
         return prog.block
-    kind = prog.kinds[0]
-    rate = kind.phi.max * prog.dt if isinstance(kind, Poisson) else prog.dt / prog.tau
-    return thinning_block(prog.n, rate)
+    return thinning_block(prog.n, prog.kinds[0].candidate_rate(prog.dt, prog.tau))
 
 
 def memory_bytes(prog) -> int:
     """Peak bytes of the event state and temporaries beyond the loadings (per trial)."""
     item = jnp.dtype(prog.dtype).itemsize
     block = _block(prog)
-    if isinstance(prog.kinds[0], Poisson):
+    if prog.kinds[0].spiking:
         return prog.n * 4 * item + 4 * block * (prog.p + 4) * item
     return 2 * prog.n * item + 4 * block * item
 
@@ -116,7 +113,7 @@ class _Plan:
 
     def __init__(self, prog):
         self.prog = prog
-        self.poisson = isinstance(prog.kinds[0], Poisson)
+        self.poisson = prog.kinds[0].spiking  # thinning (Poisson), else binary updates
         gid, member, names = groups(prog)
         self.gid_np, self.member_np, self.names = gid, member, names
         self.n_groups = member.shape[0]
@@ -134,17 +131,17 @@ class _Plan:
         if src is not None:
             both = both * src
         self.self_term = bool(both.any()) and not prog.self_coupling  # W_ii kept: no γ
-        self.explicit = [e for e in prog.inputs if e[0] == "term" and e[3]["kind"] == "array"]
-        self.uniform = [e for e in prog.inputs if e[0] == "term" and e[3]["kind"] == "uniform"]
-        self.x_width = sum(e[3]["width"] for e in self.explicit)
+        self.explicit = [t for t in prog.terms if t.vectors == "array"]
+        self.uniform = [t for t in prog.terms if t.vectors == "uniform"]
+        self.x_width = sum(t.width for t in self.explicit)
         self.block = _block(prog)
 
     def X(self, P):
         """Explicit input vectors side by side (N, w), each masked by its population."""
         cols = []
-        for e in self.explicit:
-            v = P["inputs"][e[1]]["vectors"]
-            pop = e[2].population
+        for t in self.explicit:
+            v = P["inputs"][t.index]["vectors"]
+            pop = t.population
             cols.append(v * P["masks"][pop][:, None] if pop is not None else v)
         return jnp.concatenate(cols, axis=1) if cols else None
 
@@ -158,14 +155,14 @@ class _Plan:
         dd = jnp.zeros((self.n_groups,), dtype)
         dx = []
         z = None if z is None else z[None]
-        for i, inp, entry, c, by_tau in prog.term_coefficients(k, P["inputs"], z, u_rows):
-            c = c[0] / prog.tau if by_tau else c[0]
-            if entry["kind"] == "along":
-                col = c if inp.vectors.scalar else P["inputs"][i]["coef"] @ c
-                m = self.of(inp.population)
+        for term, c in prog.term_coefficients(k, P["inputs"], z, u_rows):
+            c = c[0] / prog.tau if term.noise else c[0]
+            if term.vectors == "along":
+                col = c if term.scalar else P["inputs"][term.index]["coef"] @ c
+                m = self.of(term.population)
                 kap = kap + (col[None, :] if m is None else jnp.asarray(m, dtype)[:, None] * col)
-            elif entry["kind"] == "uniform":
-                m = self.of(inp.population)
+            elif term.vectors == "uniform":
+                m = self.of(term.population)
                 dd = dd + (c[0] if m is None else jnp.asarray(m, dtype) * c[0])
             else:
                 dx.append(c)
@@ -310,9 +307,9 @@ def _trial_arrays(prog, arr):
     """Per-trial leaves, mapped over trials: x0 of a batch and drives given per trial."""
     x0 = arr.get("x0")
     us = {}
-    for kind_, i, _inp, entry in prog.inputs:
-        if kind_ == "term" and not entry["noise"] and entry["u_kind"] == "array3":
-            us[i] = arr["P"]["inputs"][i]["u"]  # (trials, steps, q)
+    for t in prog.terms:
+        if not t.noise and t.u == "array3":
+            us[t.index] = arr["P"]["inputs"][t.index]["u"]  # (trials, steps, q)
     return {"x0": x0 if (x0 is not None and x0.ndim == 2) else None, "u": us}
 
 

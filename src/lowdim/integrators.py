@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from . import sharding
 from .errors import ConfigError
 from .grid import SCHEMES
-from .network import MembraneNoise, Noise, Rate
+from .network import MembraneNoise, Noise
 from .views import DenseView
 
 __all__ = ["SCHEMES", "check_scheme", "rk4_step"]
@@ -45,7 +45,7 @@ def check_scheme(prog, net) -> None:
     if scheme == "exp-euler":
         return
     kinds = [k.name for k in net.kinds]
-    if not all(isinstance(k, Rate) for k in net.kinds):
+    if not all(k.ode for k in net.kinds):
         raise ConfigError(
             f"scheme {scheme!r} integrates the ODE of rate neurons; this network has kinds "
             f"{kinds} (spiking/binary neurons are stochastic or discrete): use "
@@ -64,40 +64,6 @@ def check_scheme(prog, net) -> None:
         raise ConfigError(f"scheme {scheme!r} runs with method='dense' (or 'auto')")
 
 
-def _drives(prog, P, t, k):
-    """U u(t) of every drive: coefficients along F (list of (p, B)) with their masks, and the
-    sum of the other drives (N, B) (or None). Grid-array drives: row k (piecewise constant)."""
-    B, dtype = prog.B, prog.dtype
-    masks = P["masks"]
-    coefs, post, direct = [], [], None
-    for kind_, i, inp, entry in prog.inputs:
-        if kind_ != "term":  # membrane noise is refused by check_scheme
-            continue
-        d = P["inputs"][i]
-        if entry["u_kind"] == "fn":
-            u = jnp.asarray(inp.u(t), dtype)
-            u = jnp.reshape(u, (1, -1)) if u.ndim <= 1 else u
-            u = jnp.broadcast_to(u, (B, u.shape[-1]))
-        else:
-            u = prog.u_at(entry, d, k)
-        mask = masks[inp.population] if inp.population is not None else None
-        if entry["kind"] == "along":
-            if inp.vectors.scalar:
-                coefs.append((u * inp.vectors.coef).T)
-            else:
-                coefs.append(d["coef"] @ u.T)  # (p, B)
-            post.append(mask)
-            continue
-        if entry["kind"] == "uniform":
-            term = u[:, 0][None, :] * (mask[:, None] if mask is not None else 1.0)
-        else:
-            term = d["vectors"] @ u.T  # (N, B)
-            if mask is not None:
-                term = term * mask[:, None]
-        direct = term if direct is None else direct + term
-    return coefs, post, direct
-
-
 def _field(prog, xs, t, k, P):
     """dx/dt of every kind at time t: (list of (N, B), their rates φ(x), overlaps s Gᵀ φ(x))."""
     B, K = prog.B, prog.K
@@ -114,10 +80,12 @@ def _field(prog, xs, t, k, P):
         A = A * masks[prog.sources][:, None]
     if A.shape[1] == 1:  # a lone column is computed as one of two (as in the dense step)
         A = jnp.concatenate([A, jnp.zeros_like(A)], axis=1)
-    Cs, post, direct = _drives(prog, P, t, k)
+    # U u(t) of every drive (grid arrays: row k, piecewise constant), computed as in the
+    # exponential-Euler step but not integrated over it (the one place: Program.input_terms)
+    Cs, post, direct = prog.input_terms(k, P, None, t=t, integrate=False)
     M, blocks = prog.products(A, [], Cs, P)  # an input on a row range: masked below
     I = direct
-    for j, mask in enumerate(post):
+    for j, (mask, _) in enumerate(post):
         term = blocks[1 + j] if mask is None else blocks[1 + j] * mask[:, None]
         I = term if I is None else I + term
     tgt = masks[prog.targets][:, None] if prog.targets is not None else None

@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jax
@@ -50,7 +50,8 @@ from .checks import concrete as _concrete
 from .checks import finite as _finite
 from .connectivity import DENSE_MAX_N
 from .errors import ConfigError
-from .nonlinearity import Transfer
+from .kinds import KINDS, Binary, Kind, Poisson, Rate  # noqa: F401  (lowdim.network.Rate, ...)
+from .nonlinearity import Custom, transfer  # noqa: F401  (lowdim.network.transfer, as before)
 from .procedural import RowSampler  # noqa: F401  (lowdim.network.RowSampler, as before)
 
 __all__ = [
@@ -69,178 +70,6 @@ __all__ = [
 ]
 
 UNIFORM = "uniform"
-
-
-# ----------------------------------------------------------------------------- transfer objects
-@dataclass(frozen=True, eq=False)
-class Custom(Transfer):
-    """A user-defined transfer function ``fn`` (any JAX-traceable callable), optionally bounded.
-
-    ``max`` (Hz) is the supremum of ``fn``; Poisson neurons need it (exact thinning), rate
-    neurons do not. Compared by identity of ``fn``.
-    """
-
-    fn: Callable = None
-    bound: float | None = None
-    label: str = "custom"
-
-    def __call__(self, x):
-        return jnp.asarray(self.fn(x))
-
-    def numpy(self, x):
-        return np.asarray(self.fn(jnp.asarray(x, jnp.float32)), dtype=np.float64)
-
-    @property
-    def max(self) -> float:
-        if self.bound is None:
-            raise ConfigError(
-                f"transfer {self.label!r} has no known maximum; give one with "
-                "lowdim.transfer(fn, max=...)"
-            )
-        return float(self.bound)
-
-    @property
-    def name(self) -> str:  # type: ignore[override]
-        return self.label
-
-    def params(self) -> dict:
-        return {"max": self.bound, "label": self.label}
-
-    def __hash__(self):
-        return hash((id(self.fn), self.bound, self.label))
-
-    def __eq__(self, other):
-        return (
-            isinstance(other, Custom)
-            and self.fn is other.fn
-            and (self.bound, self.label) == (other.bound, other.label)
-        )
-
-
-def transfer(fn: Callable, max: float | None = None, name: str = "custom") -> Custom:  # noqa: A002
-    """Wrap a user function φ as a transfer object; ``max`` (Hz) is needed for Poisson twins."""
-    if not callable(fn):
-        raise ConfigError(f"transfer needs a callable φ(x), got {type(fn).__name__}")
-    if max is not None and not (isinstance(max, int | float) and math.isfinite(max) and max > 0):
-        raise ConfigError(f"max must be a finite rate > 0 (Hz), got {max!r}")
-    return Custom(fn=fn, bound=None if max is None else float(max), label=name)
-
-
-def _max_of(phi) -> float | None:
-    try:
-        mx = phi.max
-    except (AttributeError, ConfigError):
-        return None
-    return float(mx) if isinstance(mx, int | float) and math.isfinite(mx) else None
-
-
-# ----------------------------------------------------------------------------- neuron kinds
-@dataclass(frozen=True)
-class Rate:
-    """Rate neurons (Eq. 2): they send φ(x) (Hz). ``phi``: any callable or Transfer object."""
-
-    phi: Callable
-    name = "rate"
-    leaky = True
-
-    def __post_init__(self):
-        if not callable(self.phi):
-            raise ConfigError(f"Rate(phi) needs a callable transfer function, got {self.phi!r}")
-
-
-@dataclass(frozen=True)
-class Poisson:
-    """Poisson spiking twins of rate neurons (Eq. 1): spike counts n ~ Poisson(φ(h) dt).
-
-    ``phi`` must be bounded and non-negative with a known maximum (``phi.max``, Hz): spikes are
-    drawn exactly by thinning at that rate. Checked on a grid of potentials at construction.
-    """
-
-    phi: Callable
-    name = "poisson"
-    leaky = True
-
-    def __post_init__(self):
-        mx = _max_of(self.phi)
-        what = getattr(self.phi, "name", type(self.phi).__name__)
-        if mx is None or mx <= 0:
-            raise ConfigError(
-                f"Poisson neurons need a bounded non-negative transfer with a known maximum rate; "
-                f"{what!r} has none: use lowdim.Tanh/Sigmoid/Erf, or lowdim.transfer(fn, max=...)"
-            )
-        grid = jnp.linspace(-60.0, 60.0, 2401, dtype=jnp.float32)
-        vals = np.asarray(self.phi(grid), dtype=np.float64)
-        if not np.all(np.isfinite(vals)) or vals.min() < 0 or vals.max() > mx * (1 + 1e-5):
-            raise ConfigError(
-                f"Poisson neurons need 0 ≤ φ ≤ max φ = {mx:g} Hz; {what!r} takes values in "
-                f"[{np.nanmin(vals):.3g}, {np.nanmax(vals):.3g}] on [-60, 60]: give a bounded "
-                "non-negative φ (e.g. lowdim.Sigmoid) or its true maximum"
-            )
-
-
-def _glauber_gain(x):
-    return 0.5 * (1.0 + jnp.tanh(x))
-
-
-@dataclass(frozen=True)
-class Binary:
-    """±1 neurons (lecture, Hopfield model): S_i ← sgn h_i, or +1 with probability g(β h_i).
-
-    ``schedule``:
-    - ``"sync"``: every neuron updated at once, one update per step (S(t+1) = F(S(t)));
-    - ``"async"``: one sweep per step, every neuron once, in a random order drawn per step,
-      each update seeing the ones before it;
-    - ``"continuous"``: continuous-time asynchronous updates, each neuron at rate 1/τ (on the
-      grid: K ~ Poisson(N dt/τ) updates per step, each on a uniformly drawn neuron, in order).
-
-    ``beta`` = ∞ gives the deterministic sign; finite β gives Glauber dynamics with gain ``gain``
-    (default g(u) = (1 + tanh u)/2, so P(+1) = 1/(1 + e^{−2βh})).
-
-    ``zero``: the sign of a field that is exactly 0 (β = ∞): ``"keep"`` (default) keeps the
-    neuron's state, ``"plus"`` sets it to +1 (sgn 0 = +1). Both the dense and the event method
-    apply it through :meth:`update`.
-    """
-
-    schedule: str = "sync"
-    beta: float = math.inf
-    gain: Callable | None = None
-    zero: str = "keep"
-    name = "binary"
-    leaky = False
-
-    def __post_init__(self):
-        if self.schedule not in ("sync", "async", "continuous"):
-            raise ConfigError(
-                f"unknown binary schedule {self.schedule!r}; choose 'sync', 'async' or 'continuous'"
-            )
-        b = self.beta
-        if isinstance(b, bool) or not isinstance(b, int | float) or not b > 0:
-            raise ConfigError(f"beta (inverse temperature) must be > 0 or math.inf, got {b!r}")
-        if self.zero not in ("keep", "plus"):
-            raise ConfigError(
-                f"unknown sign convention zero={self.zero!r}; choose 'keep' (sgn 0 keeps the "
-                "state) or 'plus' (sgn 0 = +1)"
-            )
-
-    @property
-    def stochastic(self) -> bool:
-        return math.isfinite(self.beta)
-
-    def prob_up(self, h):
-        """P(S = +1 | h) = g(β h)."""
-        g = self.gain or _glauber_gain
-        return g(self.beta * h)
-
-    def update(self, h, s, u):
-        """New states from fields ``h``, old states ``s`` and uniforms ``u`` (Glauber only)."""
-        if self.stochastic:
-            return jnp.where(u < self.prob_up(h), 1.0, -1.0).astype(s.dtype)
-        if self.zero == "plus":
-            return jnp.where(h >= 0, 1.0, -1.0).astype(s.dtype)
-        return jnp.where(h > 0, 1.0, jnp.where(h < 0, -1.0, s)).astype(s.dtype)
-
-
-KINDS = (Rate, Poisson, Binary)
 
 
 # ----------------------------------------------------------------------------- populations
@@ -626,9 +455,9 @@ class Network:
                 "(lowdim.Rate(phi), lowdim.Poisson(phi)) for a paired run"
             )
         for k in self.kinds:
-            if not isinstance(k, KINDS):
+            if not isinstance(k, Kind):
                 raise ConfigError(f"unknown neuron kind {k!r}; use lowdim.Rate, Poisson or Binary")
-        if any(isinstance(k, Binary) for k in self.kinds) and len(self.kinds) > 1:
+        if not all(k.pairable for k in self.kinds) and len(self.kinds) > 1:
             raise ConfigError(
                 "binary neurons cannot be paired with other kinds (their time is counted in "
                 "updates, not integrated); run them alone"

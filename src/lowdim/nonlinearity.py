@@ -1,7 +1,9 @@
 """Transfer functions φ, their Gaussian moments a, c and the smoothed rate Φ(x̄, Σ).
 
 Every transfer function is bounded (``max`` is its supremum, in Hz); bounded rates are what makes
-the exact thinning sampler for Poisson spikes possible (``lowdim.dynamics``).
+the exact thinning sampler for Poisson spikes possible (``lowdim.dynamics``). A user's own φ is
+wrapped by :func:`transfer` (:class:`Custom`, also ``lowdim.network.transfer``); its maximum is
+optional (rate neurons do not need one, Poisson neurons do).
 
 Units: potentials are dimensionless, rates in Hz, ``c`` in Hz².
 """
@@ -9,6 +11,7 @@ Units: potentials are dimensionless, rates in Hz, ``c`` in Hz².
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cached_property
 
@@ -18,7 +21,7 @@ from scipy import integrate
 
 from .errors import ConfigError
 
-__all__ = ["Transfer", "Tanh", "Sigmoid", "Erf", "make_transfer", "TRANSFERS"]
+__all__ = ["Transfer", "Tanh", "Sigmoid", "Erf", "make_transfer", "TRANSFERS", "Custom", "transfer"]
 
 # Gauss–Hermite (probabilists') nodes for Φ(x̄, Σ) inside jitted code.
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(64)
@@ -194,3 +197,58 @@ def make_transfer(name: str = "tanh", **params) -> Transfer:
         if k in params and params[k] <= 0:
             raise ConfigError(f"transfer parameter {k} must be > 0, got {params[k]}")
     return phi
+
+
+# ----------------------------------------------------------------------------- user-defined φ
+@dataclass(frozen=True, eq=False)
+class Custom(Transfer):
+    """A user-defined transfer function ``fn`` (any JAX-traceable callable), optionally bounded.
+
+    ``max`` (Hz) is the supremum of ``fn``; Poisson neurons need it (exact thinning), rate
+    neurons do not. Compared by identity of ``fn``.
+    """
+
+    fn: Callable = None
+    bound: float | None = None
+    label: str = "custom"
+
+    def __call__(self, x):
+        return jnp.asarray(self.fn(x))
+
+    def numpy(self, x):
+        return np.asarray(self.fn(jnp.asarray(x, jnp.float32)), dtype=np.float64)
+
+    @property
+    def max(self) -> float:
+        if self.bound is None:
+            raise ConfigError(
+                f"transfer {self.label!r} has no known maximum; give one with "
+                "lowdim.transfer(fn, max=...)"
+            )
+        return float(self.bound)
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.label
+
+    def params(self) -> dict:
+        return {"max": self.bound, "label": self.label}
+
+    def __hash__(self):
+        return hash((id(self.fn), self.bound, self.label))
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Custom)
+            and self.fn is other.fn
+            and (self.bound, self.label) == (other.bound, other.label)
+        )
+
+
+def transfer(fn: Callable, max: float | None = None, name: str = "custom") -> Custom:  # noqa: A002
+    """Wrap a user function φ as a transfer object; ``max`` (Hz) is needed for Poisson twins."""
+    if not callable(fn):
+        raise ConfigError(f"transfer needs a callable φ(x), got {type(fn).__name__}")
+    if max is not None and not (isinstance(max, int | float) and math.isfinite(max) and max > 0):
+        raise ConfigError(f"max must be a finite rate > 0 (Hz), got {max!r}")
+    return Custom(fn=fn, bound=None if max is None else float(max), label=name)

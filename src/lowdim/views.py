@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 
 from .errors import ConfigError
-from .network import Poisson
 
 __all__ = ["DenseView"]
 
@@ -44,10 +43,7 @@ class DenseView:
         """Activity per unit time of every kind: this step's, or φ of the state (sample)."""
         if self._rates is not None:
             return self._rates
-        return [
-            v if not kind.leaky else kind.phi(v)
-            for kind, v in zip(self.prog.kinds, self.vs, strict=True)
-        ]
+        return [kind.activity(v) for kind, v in zip(self.prog.kinds, self.vs, strict=True)]
 
     def potentials(self, idx):
         return self._kb([v[idx] for v in self.vs])
@@ -84,7 +80,7 @@ class DenseView:
         sizes = jnp.asarray([prog.size(n) for n in names], prog.dtype)
         out = []
         for ki, kind in enumerate(prog.kinds):
-            spikes = isinstance(kind, Poisson) and self.counts is not None
+            spikes = kind.spiking and self.counts is not None
             x = self.counts if spikes else self._rates[ki]
             tot = self._pop_sums(x, names) / sizes
             out.append(tot / dt if spikes else tot)
