@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import math
 
-
-def at(summary: dict, dotted: str):
-    """The value at a dotted path of a summary ("a.b.0": summary["a"]["b"][0])."""
-    v = summary
-    for part in dotted.split("."):
-        v = v[int(part)] if isinstance(v, list) else v[part]
-    return v
+from lowdim.results import lookup as at
 
 
 def assert_results_match_summary(summary: dict) -> None:

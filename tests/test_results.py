@@ -10,7 +10,7 @@ import pytest
 
 from lowdim.errors import ConfigError
 from lowdim.experiments.harness import Study
-from lowdim.results import Result, from_json, markdown_table, to_json, write
+from lowdim.results import Result, from_json, lookup, markdown_table, to_json, write
 
 
 def test_results_round_trip_through_json_and_numpy_scalars():
@@ -87,3 +87,22 @@ def test_harness_leaves_nothing_on_error(tmp_path):
         s.path("half.txt").write_text("half")
         raise RuntimeError("boom")
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_lookup_and_result_at_read_the_summary():
+    s = {
+        "a": {"b": [1.0, {"c": 2.0}]},
+        "p2_eps0.9": {"ks": 0.01},
+        "slope": 0.48,
+        "slope_ci": [0.41, 0.55],
+        "bad_ci": [float("nan"), 1.0],
+        "theory": 0.5,
+    }
+    assert lookup(s, "a.b.0") == 1.0 and lookup(s, "a.b.1.c") == 2.0
+    assert lookup(s, "p2_eps0.9.ks") == 0.01
+    with pytest.raises(KeyError, match="a.x"):
+        lookup(s, "a.x")
+    r = Result.at(s, "slope", "slope", "theory", interval_key="slope_ci", reference="(13)")
+    assert r == Result("slope", 0.48, 0.5, (0.41, 0.55), "", "slope", "theory", "(13)")
+    assert Result.at(s, "slope", "q", interval_key="bad_ci").interval is None
+    assert Result.at(s, "p2_eps0.9.ks", "KS", theory=0.0).theory == 0.0

@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .io import atomic_write_json, atomic_write_text
 
-__all__ = ["Result", "to_json", "from_json", "markdown_table", "write"]
+__all__ = ["Result", "lookup", "to_json", "from_json", "markdown_table", "write"]
 
 
 def _number(v, name: str):
@@ -30,6 +30,31 @@ def _number(v, name: str):
         except (TypeError, ValueError):
             raise ConfigError(f"result {name}: a number or None, got {v!r}") from None
     return v
+
+
+def lookup(summary: dict, path: str):
+    """The value at a dotted path of a summary: ``"a.b"`` is ``summary["a"]["b"]``, a number
+    indexes a list (``"rows.0"``), and a key that holds a dot itself (``"p2_eps0.9"``) is found
+    (the longest key that matches comes first). KeyError names the path when there is none."""
+    try:
+        return _lookup(summary, path)
+    except (KeyError, IndexError, TypeError):
+        raise KeyError(f"no {path!r} in the summary") from None
+
+
+def _lookup(tree, path: str):
+    if isinstance(tree, list):
+        head, _, rest = path.partition(".")
+        item = tree[int(head)] if head.isdigit() else tree[head]  # TypeError: not an index
+        return _lookup(item, rest) if rest else item
+    if path in tree:
+        return tree[path]
+    parts = path.split(".")
+    for k in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:k])
+        if head in tree:
+            return _lookup(tree[head], ".".join(parts[k:]))
+    raise KeyError(path)
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,40 @@ class Result:
             object.__setattr__(
                 self, "interval", (_number(lo, self.quantity), _number(hi, self.quantity))
             )
+
+    @classmethod
+    def at(
+        cls,
+        summary: dict,
+        key: str,
+        quantity: str,
+        theory_key: str = "",
+        *,
+        theory: float | None = None,
+        interval_key: str = "",
+        units: str = "",
+        reference: str = "",
+    ) -> Result:
+        """The result whose value is the summary's number at ``key`` (a dotted path, see
+        :func:`lookup`), its theory the number at ``theory_key`` (or ``theory`` given), its
+        interval the pair at ``interval_key`` — so a result cannot disagree with its keys."""
+        if theory_key:
+            theory = lookup(summary, theory_key)
+        interval = None
+        if interval_key:
+            lo, hi = lookup(summary, interval_key)
+            ok = all(isinstance(v, int | float) and math.isfinite(v) for v in (lo, hi))
+            interval = (lo, hi) if ok else None
+        return cls(
+            quantity,
+            lookup(summary, key),
+            theory=theory,
+            interval=interval,
+            units=units,
+            key=key,
+            theory_key=theory_key,
+            reference=reference,
+        )
 
     def deviation(self) -> float | None:
         """value − theory, or None when either is missing or not finite."""
