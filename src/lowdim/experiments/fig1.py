@@ -42,6 +42,7 @@ from ..errors import ConfigError
 from ..models.feedforward import feedforward_line
 from ..models.ring import ring_angles, ring_correlations, ring_rnn_correlations
 from ..paper import RunConfig, simulate
+from ..results import lookup
 from .harness import Result, Study
 
 __all__ = ["run", "SCALES"]
@@ -364,139 +365,128 @@ def run(scale: str = "small", out: Path | str = "fig1", progress: bool = True, s
     return {k: v for k, v in written.items() if k not in ("panels", "eq12", "files")}
 
 
-def _at(tree: dict, path: str):
-    """The value at a dotted summary path (a key may hold a dot, "p2_eps0.9": longest first)."""
-    if path in tree:
-        return tree[path]
-    parts = path.split(".")
-    for k in range(len(parts) - 1, 0, -1):
-        head = ".".join(parts[:k])
-        if head in tree:
-            return _at(tree[head], ".".join(parts[k:]))
-    raise KeyError(path)
-
-
 def _results(sc: dict, s: dict) -> list[Result]:
-    """The key numbers: every KS distance, σ_T, Var C with its theory, the weight norms, Δ."""
+    """The key numbers: every KS distance, σ_T, Var C with its theory, the weight norms, Δ.
 
-    def res(quantity, key, theory=None, theory_key="", reference="", units=""):
-        """A result read at its summary paths (value at ``key``, theory at ``theory_key``)."""
-        if theory_key:
-            theory = _at(s, theory_key)
-        return Result(
-            quantity,
-            _at(s, key),
-            theory=theory,
-            units=units,
-            key=key,
-            theory_key=theory_key,
-            reference=reference,
-        )
-
+    One row per number: (quantity, its summary path, its theory — a number, or the summary path
+    of one — the theory's reference, units)."""
     A, nm, E = (s["panels"][k] for k in ("A", "norms", "E"))
     ring = A["rnn"]
-    out = [
-        res(
+    rows = [
+        (
             f"A: KS cos(θᵢ−θⱼ) vs arcsine, N = {sc['ring_direct_n']:,}, "
             f"{sc['ring_direct_pairs']:,} pairs",
             "ks_ring_direct",
             0.0,
-            reference="(Eq. 5)",
+            "(Eq. 5)",
+            "",
         ),
-        res(
+        (
             f"A: KS ring RNN, N = {ring['neurons']:,}, T = {ring['duration']:g} s",
             "ks_ring",
             0.0,
-            reference="(Eq. 5)",
+            "(Eq. 5)",
+            "",
         ),
-        res(
+        (
             "A: KS of cos(θᵢ−θⱼ) of the same pairs (T → ∞)",
             "panels.A.rnn.ks_eq10",
             0.0,
-            reference="(Eq. 5)",
+            "(Eq. 5)",
+            "",
         ),
-        res(
+        (
             "A: mean abs(C − cos(θᵢ−θⱼ)) (theory σ_T·√(2/π))",
             "panels.A.rnn.mean_abs_c_minus_eq10",
             ring["sigma_T"] * math.sqrt(2 / math.pi),
+            "",
+            "",
         ),
-        res("A: σ_T (finite-T noise)", "panels.A.rnn.sigma_T"),
-        res("A: Var C", "panels.A.rnn.var", 0.5, reference="(Eq. 5)"),
+        ("A: σ_T (finite-T noise)", "panels.A.rnn.sigma_T", None, "", ""),
+        ("A: Var C", "panels.A.rnn.var", 0.5, "(Eq. 5)", ""),
     ]
     for p in (2, 4):
         at = f"panels.B.p{p}"
-        r = _at(s, at)
+        r = lookup(s, at)
         where = f"B: p = {p}, N = {r['neurons']:,}, T = {r['duration']:g} s"
-        out += [
-            res(f"{where}: KS", f"ks_gegenbauer_p{p}", 0.0, reference="(Eq. 11)"),
-            res(f"{where}: KS(Eq. 10)", f"{at}.ks_eq10", 0.0),
-            res(f"{where}: σ_T", f"{at}.sigma_T"),
-            res(f"{where}: mean abs(C − Eq. 10)", f"{at}.mean_abs_c_minus_eq10"),
-            res(f"{where}: Var C", f"{at}.var", theory_key=f"{at}.var_theory", reference="(= 1/p)"),
+        rows += [
+            (f"{where}: KS", f"ks_gegenbauer_p{p}", 0.0, "(Eq. 11)", ""),
+            (f"{where}: KS(Eq. 10)", f"{at}.ks_eq10", 0.0, "", ""),
+            (f"{where}: σ_T", f"{at}.sigma_T", None, "", ""),
+            (f"{where}: mean abs(C − Eq. 10)", f"{at}.mean_abs_c_minus_eq10", None, "", ""),
+            (f"{where}: Var C", f"{at}.var", f"{at}.var_theory", "(= 1/p)", ""),
         ]
     for n in sc["conc_n"]:
         at = f"panels.C.N{n}"
-        where = f"C: N = {n:,}, p = {_at(s, at)['rank']}"
-        out += [
-            res(f"{where}: KS vs N(0, 1/p)", f"{at}.ks", 0.0, reference="(normal limit)"),
-            res(f"{where}: KS vs Eq. 11", f"{at}.ks_gegenbauer", 0.0, reference="(Eq. 11)"),
-            res(f"{where}: KS(Eq. 10) vs normal", f"{at}.ks_eq10"),
-            res(f"{where}: σ_T", f"{at}.sigma_T"),
-            res(f"{where}: Var C", f"{at}.var", theory_key=f"{at}.var_theory", reference="(= 1/p)"),
+        where = f"C: N = {n:,}, p = {lookup(s, at)['rank']}"
+        rows += [
+            (f"{where}: KS vs N(0, 1/p)", f"{at}.ks", 0.0, "(normal limit)", ""),
+            (f"{where}: KS vs Eq. 11", f"{at}.ks_gegenbauer", 0.0, "(Eq. 11)", ""),
+            (f"{where}: KS(Eq. 10) vs normal", f"{at}.ks_eq10", None, "", ""),
+            (f"{where}: σ_T", f"{at}.sigma_T", None, "", ""),
+            (f"{where}: Var C", f"{at}.var", f"{at}.var_theory", "(= 1/p)", ""),
         ]
     where, var = f"N = {nm['neurons']:,}, p = {nm['rank']}", "Var ‖J_i‖² across neurons"
-    e = f"E: Δ_N^rec, N = {E['neurons']:,}, p = {E['rank']} (bound for comparison only)"
-    out += [
-        res(
-            f"mean ‖J_i‖₂, {where}",
-            "norm_mean",
-            theory_key="norm_theory",
-            reference="(√(α/c), Eq. 14)",
-            units="s",
-        ),
-        res(
+    norms = "panels.norms"
+    rows += [
+        (f"mean ‖J_i‖₂, {where}", "norm_mean", "norm_theory", "(√(α/c), Eq. 14)", "s"),
+        (
             f"mean ‖J_i‖₂, {where} (finite N)",
             "norm_mean",
-            theory_key="norm_theory_finite_n",
-            reference="(√((N−1)p/(cN²)))",
-            units="s",
+            "norm_theory_finite_n",
+            "(√((N−1)p/(cN²)))",
+            "s",
         ),
-        res(
+        (
             var,
-            "panels.norms.norm_sq_var",
-            theory_key="panels.norms.norm_sq_var_theory",
-            reference="(2α(1+α)/(c²N))",
-            units="s⁴",
+            f"{norms}.norm_sq_var",
+            f"{norms}.norm_sq_var_theory",
+            "(2α(1+α)/(c²N))",
+            "s⁴",
         ),
-        res(
+        (
             f"{var} (exact over ξ)",
-            "panels.norms.norm_sq_var",
-            theory_key="panels.norms.norm_sq_var_exact",
-            reference="(exact over ξ)",
-            units="s⁴",
+            f"{norms}.norm_sq_var",
+            f"{norms}.norm_sq_var_exact",
+            "(exact over ξ)",
+            "s⁴",
         ),
-        res(
+        (
             "fraction of ‖J_i‖² outside mean ± 3 sd",
-            "panels.norms.frac_outside_3sigma",
+            f"{norms}.frac_outside_3sigma",
             0.0027,
-            reference="(normal: 2(1 − Φ(3)))",
+            "(normal: 2(1 − Φ(3)))",
+            "",
         ),
-        res(
-            e,
+        (
+            f"E: Δ_N^rec, N = {E['neurons']:,}, p = {E['rank']} (bound for comparison only)",
             "distance_rec_fig1e",
-            theory_key="panels.E.ff_bound_sqrt_alpha",
-            reference="(√(max φ/(2τc))·√α, SM Sec. V)",
+            "panels.E.ff_bound_sqrt_alpha",
+            "(√(max φ/(2τc))·√α, SM Sec. V)",
+            "",
         ),
-        res("E: mean rate SNN", "panels.E.rate_snn_hz", units="Hz"),
-        res("E: mean rate RNN", "panels.E.rate_rnn_hz", units="Hz"),
-        res(
+        ("E: mean rate SNN", "panels.E.rate_snn_hz", None, "", "Hz"),
+        ("E: mean rate RNN", "panels.E.rate_rnn_hz", None, "", "Hz"),
+        (
             "Eq. 12: exact tail P(abs(C) ≥ 0.9), p = 2",
             "eq12.p2_eps0.9.exact_tail",
-            theory_key="eq12.p2_eps0.9.hand_value",
-            reference="(1 − (2/π) arcsin 0.9)",
+            "eq12.p2_eps0.9.hand_value",
+            "(1 − (2/π) arcsin 0.9)",
+            "",
         ),
     ]
-    return out
+    return [
+        Result.at(
+            s,
+            key,
+            quantity,
+            theory if isinstance(theory, str) else "",
+            theory=None if isinstance(theory, str) else theory,
+            reference=reference,
+            units=units,
+        )
+        for quantity, key, theory, reference, units in rows
+    ]
 
 
 def _report(sc: dict, s: dict) -> str:
@@ -564,9 +554,8 @@ def _report(sc: dict, s: dict) -> str:
         "",
         "## Eq. 12 — duplicate bound",
         "",
-        f"p = 2, ε = 0.9: exact tail P(abs(C) ≥ ε) = {q['p2_eps0.9']['exact_tail']:.4f} "
-        f"(by hand 1 − (2/π) arcsin 0.9 = {q['p2_eps0.9']['hand_value']:.4f}); printed factor "
-        f"(1−ε²)^((p−1)/2)/√π = {q['p2_eps0.9']['printed_factor']:.4f} < exact, so the printed "
+        "p = 2, ε = 0.9 (the exact tail P(abs(C) ≥ ε), and by hand, in Key numbers): printed "
+        f"factor (1−ε²)^((p−1)/2)/√π = {q['p2_eps0.9']['printed_factor']:.4f} < exact, so the printed "
         f"Eq. 12 is not a bound there; the corrected closed form √2(1−ε²)^((p−1)/2)/(ε√(π(p−1))) "
         f"= {q['p2_eps0.9']['corrected_bound']:.4f} ≥ exact.",
         "",

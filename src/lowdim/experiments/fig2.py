@@ -316,7 +316,7 @@ def run(
             from ..figures import fig2 as figures
 
             s.figure(figures.distance_vs_load(summary, _curves(prm)), "fig2")
-            report = _report(prm, pts, summary)
+            report = _report(prm, summary)
             # summary.json never listed its files: files=False keeps its keys as they were
             summary = s.finish(json_safe(summary), _results(summary), report, files=False)
     if live is not None:
@@ -537,58 +537,52 @@ def _results(summary) -> list[Result]:
     """The key numbers: the slope of each curve (and of Δ/√rate) with its 95 % interval, the
     fractions of neurons within the feedforward bounds and the worst ratios, the in-source
     norms."""
-    th = summary["theory"]
-    out = []
-    for name, slopes, what in (
-        ("slopes", summary["slopes"], "Δ"),
-        ("slopes_rate_normalized", summary["slopes_rate_normalized"], "Δ/√rate"),
-    ):
-        for curve, f in slopes.items():
-            rng = f.get("alpha_range")
-            span = f", α {rng[0]:.2g} – {rng[1]:.2g}" if rng else ""
-            out.append(
-                Result(
-                    f"slope of log {what} vs log α, {curve} (n = {f['n']}{span})",
-                    f["value"],
-                    theory=th["expected_slope"],
-                    interval=tuple(f["ci"]),
-                    key=f"{name}.{curve}.value",
-                    theory_key="theory.expected_slope",
-                    reference="(Eq. 13)",
-                )
-            )
+
+    def span(f):
+        rng = f.get("alpha_range")
+        return f", α {rng[0]:.2g} – {rng[1]:.2g}" if rng else ""
+
+    out = [
+        Result.at(
+            summary,
+            f"{name}.{curve}.value",
+            f"slope of log {what} vs log α, {curve} (n = {f['n']}{span(f)})",
+            "theory.expected_slope",
+            interval_key=f"{name}.{curve}.ci",
+            reference="(Eq. 13)",
+        )
+        for name, what in (("slopes", "Δ"), ("slopes_rate_normalized", "Δ/√rate"))
+        for curve, f in summary[name].items()
+    ]
     for kind, where in (("feedforward", "SM Sec. V, Theorem 4"), ("membrane", "SM Sec. VI")):
-        b = summary[f"{kind}_bound"]
+        curve = summary[f"{kind}_bound"]["curve"]
         out += [
-            Result(
-                f"fraction of neurons within the {kind} bound ({b['curve']})",
-                b["fraction"],
+            Result.at(
+                summary,
+                f"{kind}_bound_fraction",
+                f"fraction of neurons within the {kind} bound ({curve})",
                 theory=1.0,
-                key=f"{kind}_bound_fraction",
                 reference=f"({where})",
             ),
-            Result(
-                f"worst abs(h − x) / {kind} bound (≤ 1)",
-                b["worst_ratio"],
-                key=f"{kind}_bound.worst_ratio",
+            Result.at(
+                summary, f"{kind}_bound.worst_ratio", f"worst abs(h − x) / {kind} bound (≤ 1)"
             ),
         ]
-    for i, e in enumerate(summary["in_source_norms"]):
-        out.append(
-            Result(
-                f"mean in-source ‖J_i‖₂, α = {e['alpha']:.3g}",
-                e["mean_norm"],
-                theory=e["theory_sqrt_alpha_over_2c"],
-                units="s",
-                key=f"in_source_norms.{i}.mean_norm",
-                theory_key=f"in_source_norms.{i}.theory_sqrt_alpha_over_2c",
-                reference="(√(α/(2c)), Eq. 14)",
-            )
+    out += [
+        Result.at(
+            summary,
+            f"in_source_norms.{i}.mean_norm",
+            f"mean in-source ‖J_i‖₂, α = {e['alpha']:.3g}",
+            f"in_source_norms.{i}.theory_sqrt_alpha_over_2c",
+            units="s",
+            reference="(√(α/(2c)), Eq. 14)",
         )
+        for i, e in enumerate(summary["in_source_norms"])
+    ]
     return out
 
 
-def _report(prm, pts, summary) -> str:
+def _report(prm, summary) -> str:
     th, u = summary["theory"], summary["units"]
     lines = [
         f"# Fig. 2 — SNN–RNN distance vs load (scale `{summary['scale']}`)",
