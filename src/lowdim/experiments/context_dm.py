@@ -401,6 +401,7 @@ def run(
             "training_seconds": round(res["seconds"], 1),
             "final_loss": float(np.mean(losses[-50:])),
             "rnn_accuracy": acc_held["all"],
+            "rnn_accuracy_ci": wilson(round(acc_held["all"] * acc_held["n"]), acc_held["n"]),
             "rnn_accuracy_easy": acc_held["easy"],
             "rnn_accuracy_by_coherence": acc_held["by_coherence"],
             "rnn_accuracy_by_context": acc_held["by_context"],
@@ -418,6 +419,7 @@ def run(
             "rnn_accuracy_by_n": {str(n): table[n]["rnn_accuracy"] for n in table},
             "snn_ci_by_n": {str(n): table[n]["snn_ci"] for n in table},
             "rnn_ci_by_n": {str(n): table[n]["rnn_ci"] for n in table},
+            "agreement_ci_by_n": {str(n): table[n]["agreement_ci"] for n in table},
             "agreement_by_n": {str(n): table[n]["agreement"] for n in table},
             "distance_by_n": {str(n): table[n]["distance"] for n in table},
             "distance_kappa_by_n": {str(n): table[n]["distance_kappa"] for n in table},
@@ -564,93 +566,80 @@ def _datasets(table, twin, results, losses, accs, tr0, kappa, v, sp, axis):
 def _results(s, table, acc_held, cfg, r) -> list[Result]:
     n, coh = acc_held["n"], cfg.task.coherence_scale
     grid = cd.grid_factor(cfg.task.dt, cfg.task.dt / r, cfg.tau)
-    ps = s["psychometric"]
-    out = [
-        Result(
-            "final training loss (masked MSE, mean of the last 50 batches)",
-            s["final_loss"],
-            key="final_loss",
-        ),
-        Result(
+    trained, same = "rnn_accuracy_twin_trials", "trained RNN, same trials"
+    one = ANCHORS["dubreuil_one_gaussian"]
+    # (summary key, quantity, theory: a summary key or a number, interval key, reference)
+    rows = [
+        ("final_loss", "final training loss (masked MSE, mean of the last 50 batches)", None),
+        (
+            "rnn_accuracy",
             f"held-out accuracy of the trained RNN ({n} trials; 95 % Wilson interval)",
-            acc_held["all"],
-            theory=1.0,
-            interval=wilson(round(acc_held["all"] * n), n),
-            key="rnn_accuracy",
-            reference="Dubreuil et al. 2022 (target ≥ 0.97)",
+            1.0,
+            "rnn_accuracy_ci",
+            "Dubreuil et al. 2022 (target ≥ 0.97)",
         ),
     ]
-    out += [
-        Result(
+    rows += [
+        (
+            f"rnn_accuracy_by_coherence.{c}",
             f"held-out accuracy at relevant coherence ±{float(c) * coh:g}",
-            v,
-            key=f"rnn_accuracy_by_coherence.{c}",
+            None,
         )
-        for c, v in acc_held["by_coherence"].items()
+        for c in s["rnn_accuracy_by_coherence"]
     ]
-    out += [
-        Result(f"held-out accuracy in context {c}", v, key=f"rnn_accuracy_by_context.{c}")
-        for c, v in acc_held["by_context"].items()
+    rows += [
+        (f"rnn_accuracy_by_context.{c}", f"held-out accuracy in context {c}", None)
+        for c in s["rnn_accuracy_by_context"]
     ]
-    out += [
-        Result(
-            f"trained RNN on the {s['twin_trials']} twin trials (task grid)",
-            s["rnn_accuracy_twin_trials"],
-            key="rnn_accuracy_twin_trials",
-        ),
-        Result(
+    rows += [
+        (trained, f"trained RNN on the {s['twin_trials']} twin trials (task grid)", None),
+        (
+            "rnn_accuracy_twin_grid",
             f"trained RNN on the twin grid dt = {s['twin_dt'] * 1e3:g} ms (scale × {grid:.4f})",
-            s["rnn_accuracy_twin_grid"],
-            theory=s["rnn_accuracy_twin_trials"],
-            key="rnn_accuracy_twin_grid",
-            theory_key="rnn_accuracy_twin_trials",
-            reference="(the grid does not matter)",
+            trained,
+            "",
+            "(the grid does not matter)",
         ),
-        Result(
-            "psychometric: smallest range of a relevant curve",
-            ps["relevant_range"],
-            key="psychometric.relevant_range",
-        ),
-        Result(
+        ("psychometric.relevant_range", "psychometric: smallest range of a relevant curve", None),
+        (
+            "psychometric.irrelevant_range",
             "psychometric: largest range of an irrelevant curve (flat: ≈ 3–4 point sd)",
-            ps["irrelevant_range"],
-            key="psychometric.irrelevant_range",
+            None,
         ),
-        Result("mixture components chosen", s["mixture_components"], key="mixture_components"),
+        ("mixture_components", "mixture components chosen", None),
     ]
-    for k, v in s["rnn_accuracy_by_components"].items():
-        one = k == "1"
-        out.append(
-            Result(
-                f"resampled RNN accuracy, {k}-component mixture (N = {s['components_n']:,})",
-                v,
-                theory=ANCHORS["dubreuil_one_gaussian"] if one else None,
-                key=f"rnn_accuracy_by_components.{k}",
-                reference="Dubreuil et al. 2022 (one Gaussian)" if one else "",
-            )
+    rows += [
+        (
+            f"rnn_accuracy_by_components.{k}",
+            f"resampled RNN accuracy, {k}-component mixture (N = {s['components_n']:,})",
+            *((one, "", "Dubreuil et al. 2022 (one Gaussian)") if k == "1" else (None,)),
         )
-    ref = "trained RNN, same trials"
-    for N, t in table.items():
-        for net, name in (("rnn", "resampled RNN"), ("snn", "Poisson SNN")):
-            out.append(
-                Result(
-                    f"{name} accuracy, N = {N:,} (95 % CI)",
-                    t[f"{net}_accuracy"],
-                    theory=s["rnn_accuracy_twin_trials"],
-                    interval=t[f"{net}_ci"],
-                    key=f"{net}_accuracy_by_n.{N}",
-                    theory_key="rnn_accuracy_twin_trials",
-                    reference=ref,
-                )
-            )
-        out.append(
-            Result(
+        for k in s["rnn_accuracy_by_components"]
+    ]
+    for N in table:
+        rows += [
+            (
+                f"rnn_accuracy_by_n.{N}",
+                f"resampled RNN accuracy, N = {N:,} (95 % CI)",
+                trained,
+                f"rnn_ci_by_n.{N}",
+                same,
+            ),
+            (
+                f"snn_accuracy_by_n.{N}",
+                f"Poisson SNN accuracy, N = {N:,} (95 % CI)",
+                trained,
+                f"snn_ci_by_n.{N}",
+                same,
+            ),
+            (
+                f"agreement_by_n.{N}",
                 f"SNN–RNN agreement of the decisions, N = {N:,} (95 % CI)",
-                t["agreement"],
-                interval=t["agreement_ci"],
-                key=f"agreement_by_n.{N}",
-            )
-        )
+                None,
+                f"agreement_ci_by_n.{N}",
+            ),
+        ]
+    out = [_at(s, *row) for row in rows]
     Ns = sorted(table)
     if len(Ns) > 1:
         out.append(
@@ -662,6 +651,15 @@ def _results(s, table, acc_held, cfg, r) -> list[Result]:
             )
         )
     return out
+
+
+def _at(s, key, quantity, theory, interval_key="", reference="") -> Result:
+    """A row of the results table: ``theory`` a summary key (str), a number or None."""
+    if isinstance(theory, str):
+        return Result.at(s, key, quantity, theory, interval_key=interval_key, reference=reference)
+    return Result.at(
+        s, key, quantity, theory=theory, interval_key=interval_key, reference=reference
+    )
 
 
 def _report(s, table, sel, cfg, r) -> str:

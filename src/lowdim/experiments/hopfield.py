@@ -687,96 +687,69 @@ def _summary(scale, seed, sc, ret, cor, mp, bif, cap, timings, wall):
 
 
 def _results(s, ret, cor) -> list[Result]:
-    ags = "AGS 1987 (RS)"
-    out = [
-        Result(
-            f"final overlap, {name.replace('_', ' ')} dynamics",
-            s[key],
-            theory=ret["theory"]["ags_overlap"],
-            key=key,
-            theory_key="retrieval_overlap_theory",
-            reference=ags,
-        )
-        for name, key in (
-            ("synchronous sign", "retrieval_overlap"),
-            ("asynchronous sign", "retrieval_overlap_async"),
-        )
-    ]
-    out += [
-        Result(
+    ags, h4 = "AGS 1987 (RS)", "(H4)"
+    # (summary key, quantity, theory: a summary key or a number, reference)
+    rows = (
+        (
+            "retrieval_overlap",
+            "final overlap, synchronous sign dynamics",
+            "retrieval_overlap_theory",
+            ags,
+        ),
+        (
+            "retrieval_overlap_async",
+            "final overlap, asynchronous sign dynamics",
+            "retrieval_overlap_theory",
+            ags,
+        ),
+        (
+            "retrieval_overlap_glauber",
             "final overlap, synchronous Glauber dynamics",
-            s["retrieval_overlap_glauber"],
-            theory=ret["theory"]["glauber_map_fixed_point"],
-            key="retrieval_overlap_glauber",
-            reference="fixed point of (H4)",
+            ret["theory"]["glauber_map_fixed_point"],
+            "fixed point of (H4)",
         ),
-        Result(
+        (
+            "retrieval_first_step",
             "overlap after one synchronous sign step",
-            s["retrieval_first_step"],
-            theory=s["retrieval_first_step_theory"],
-            key="retrieval_first_step",
-            theory_key="retrieval_first_step_theory",
-            reference="(H4)",
+            "retrieval_first_step_theory",
+            h4,
         ),
-        Result(
+        (
+            "correlated_overlap_at_max_correlation",
             "overlap with the cued pattern, largest correlation c",
-            s["correlated_overlap_at_max_correlation"],
-            theory=cor["rows"][-1]["prototype_theory"],
-            key="correlated_overlap_at_max_correlation",
-            reference="√c (state at the prototype)",
+            cor["rows"][-1]["prototype_theory"],
+            "√c (state at the prototype)",
         ),
-        Result(
+        (
+            "correlated_prototype_at_max_correlation",
             "overlap with the prototype, largest correlation c",
-            s["correlated_prototype_at_max_correlation"],
-            key="correlated_prototype_at_max_correlation",
+            None,
+            "",
         ),
-        Result(
-            "Glauber at α → 0: largest abs(sim − iterated map)",
-            s["map_glauber_max_error"],
-            theory=0.0,
-            key="map_glauber_max_error",
-            reference="(H4)",
-        ),
-        Result(
-            "sign dynamics: largest abs(first step − F(m₀))",
-            s["map_first_step_max_error"],
-            theory=0.0,
-            key="map_first_step_max_error",
-            reference="(H4)",
-        ),
-        Result(
-            "the same in predicted standard deviations",
-            s["map_first_step_max_sd"],
-            key="map_first_step_max_sd",
-        ),
-        Result(
-            "β_c of the map at α → 0",
-            s["beta_c_low_load_map"],
-            theory=1.0,
-            key="beta_c_low_load_map",
-            reference="pitchfork F'(0) = β",
-        ),
-    ]
-    out += [
-        Result(
+        ("map_glauber_max_error", "Glauber at α → 0: largest abs(sim − iterated map)", 0.0, h4),
+        ("map_first_step_max_error", "sign dynamics: largest abs(first step − F(m₀))", 0.0, h4),
+        ("map_first_step_max_sd", "the same in predicted standard deviations", None, ""),
+        ("beta_c_low_load_map", "β_c of the map at α → 0", 1.0, "pitchfork F'(0) = β"),
+    )
+    rows += tuple(
+        (
+            f"critical_load_by_n.{n}.0",
             f"critical load α_50(N = {int(n):,}) ({s['capacity_criterion']})",
-            v[0],
-            key=f"critical_load_by_n.{n}.0",
+            None,
+            "",
         )
-        for n, v in s["critical_load_by_n"].items()
+        for n in s["critical_load_by_n"]
+    )
+    rows += (
+        ("critical_load_estimate", "critical load α_c", "critical_load_theory", ags),
+        ("critical_load_stderr", "standard error of α_c", None, ""),
+    )
+    return [
+        Result.at(s, key, q, th, reference=ref)
+        if isinstance(th, str)
+        else Result.at(s, key, q, theory=th, reference=ref)
+        for key, q, th, ref in rows
     ]
-    out += [
-        Result(
-            "critical load α_c",
-            s["critical_load_estimate"],
-            theory=s["critical_load_theory"],
-            key="critical_load_estimate",
-            theory_key="critical_load_theory",
-            reference=ags,
-        ),
-        Result("standard error of α_c", s["critical_load_stderr"], key="critical_load_stderr"),
-    ]
-    return out
 
 
 def _report(sc, s, ret, cor, mp, bif, cap):
