@@ -243,7 +243,6 @@ def test_lecture_finish_writes_settings_extras_and_results_and_returns_the_summa
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Files: " + ", ".join(files) in report and "| value | 0.25 | 0.5 |" in report
     assert st.resolve(lt, "latent", None, None, tmp_path / "out" / "settings.toml") == cfg
-    assert _lecture.interval([float("nan"), float("nan")]) is None
 
 
 def test_lecture_declared_reads_a_table_of_results_from_the_summary():

@@ -3,14 +3,12 @@ path from its numbers to ``summary.json``, ``report.md`` and ``settings.toml``."
 
 from __future__ import annotations
 
-import math
-
 from ..io import json_safe
 from ..models.latent import power_law_fit
 from ..results import Result
 from . import settings as st
 
-__all__ = ["finish", "fits", "interval", "declared"]
+__all__ = ["finish", "fits", "declared"]
 
 #: the text files every lecture run writes besides its figures and data
 TEXT_FILES = ("report.md", "settings.toml", "summary.json")
@@ -21,13 +19,6 @@ def fits(rows, keys, **where) -> dict:
     ``row["neurons"]`` over the rows whose fields equal ``where`` (all seeds)."""
     sel = [r for r in rows if all(r[k] == v for k, v in where.items())]
     return {k: power_law_fit([r["neurons"] for r in sel], [r[k] for r in sel]) for k in keys}
-
-
-def interval(ci):
-    """A fit's ``ci`` [lo, hi] as a Result's interval; None when it is not finite (too few
-    runs for a fit)."""
-    lo, hi = ci
-    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
 
 
 def declared(summary: dict, rows) -> list[Result]:
