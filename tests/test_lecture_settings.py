@@ -230,7 +230,7 @@ def test_lecture_finish_writes_settings_extras_and_results_and_returns_the_summa
             cfg,
             {"value": 0.25, "gap": float("nan")},
             {"rows": [{"n": 1}]},
-            [Result("value", 0.25, theory=0.5, interval=_lecture.interval([0.1, 0.4]))],
+            [Result("value", 0.25, theory=0.5, interval=(0.1, 0.4))],
             lambda full: "# demo\n\n{results}\n\nFiles: " + ", ".join(full["files"]) + "\n",
         )
     on_disk = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -243,4 +243,28 @@ def test_lecture_finish_writes_settings_extras_and_results_and_returns_the_summa
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Files: " + ", ".join(files) in report and "| value | 0.25 | 0.5 |" in report
     assert st.resolve(lt, "latent", None, None, tmp_path / "out" / "settings.toml") == cfg
-    assert _lecture.interval([float("nan"), float("nan")]) is None
+
+
+def test_lecture_declared_reads_a_table_of_results_from_the_summary():
+    """experiments._lecture.declared: each row (key, quantity[, theory[, units[, reference[,
+    interval key]]]]) is the Result read from the summary; a theory given as a string is a
+    summary key, a number is the theory itself; an interval that is not finite is None."""
+    from lowdim.experiments import _lecture
+    from lowdim.experiments.harness import Result
+
+    nan = float("nan")
+    summary = {"a": {"b": 0.25}, "th": 0.5, "ci": [0.1, 0.4], "bad": [nan, nan], "p2_eps0.9": 3}
+    rows = [
+        ("a.b", "value", "th", "Hz", "(ref)", "ci"),
+        ("p2_eps0.9", "count", 0.0),
+        ("a.b", "no theory"),
+        ("a.b", "slope", -0.5, "", "(1/√N)", "bad"),
+    ]
+    assert _lecture.declared(summary, rows) == [
+        Result("value", 0.25, 0.5, (0.1, 0.4), "Hz", key="a.b", theory_key="th", reference="(ref)"),
+        Result("count", 3, theory=0.0, key="p2_eps0.9"),
+        Result("no theory", 0.25, key="a.b"),
+        Result("slope", 0.25, theory=-0.5, key="a.b", reference="(1/√N)"),
+    ]
+    with pytest.raises(KeyError, match="'a.c'"):
+        _lecture.declared(summary, [("a.c", "missing")])

@@ -3,13 +3,12 @@ path from its numbers to ``summary.json``, ``report.md`` and ``settings.toml``."
 
 from __future__ import annotations
 
-import math
-
 from ..io import json_safe
 from ..models.latent import power_law_fit
+from ..results import Result
 from . import settings as st
 
-__all__ = ["finish", "fits", "interval"]
+__all__ = ["finish", "fits", "declared"]
 
 #: the text files every lecture run writes besides its figures and data
 TEXT_FILES = ("report.md", "settings.toml", "summary.json")
@@ -22,11 +21,27 @@ def fits(rows, keys, **where) -> dict:
     return {k: power_law_fit([r["neurons"] for r in sel], [r[k] for r in sel]) for k in keys}
 
 
-def interval(ci):
-    """A fit's ``ci`` [lo, hi] as a Result's interval; None when it is not finite (too few
-    runs for a fit)."""
-    lo, hi = ci
-    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
+def declared(summary: dict, rows) -> list[Result]:
+    """The results a study declares as a table: each row is ``(key, quantity[, theory[, units[,
+    reference[, interval_key]]]])`` read by :meth:`lowdim.results.Result.at` from ``summary``;
+    ``theory`` is the summary key of the theory (a string), its number, or None."""
+    out = []
+    for row in rows:
+        key, quantity, theory, units, reference, ci = (*row, *(None, "", "", "")[len(row) - 2 :])
+        by_key = isinstance(theory, str)
+        out.append(
+            Result.at(
+                summary,
+                key,
+                quantity,
+                theory if by_key else "",
+                theory=None if by_key else theory,
+                interval_key=ci,
+                units=units,
+                reference=reference,
+            )
+        )
+    return out
 
 
 def finish(s, cfg: dict, summary: dict, extra: dict, results, report) -> dict:

@@ -270,67 +270,37 @@ def _dataset(sols, example, rows, scale, seed, input_seed) -> xr.Dataset:
     return ds
 
 
+#: the checks of the field solution (key in ``field_checks``, what; theory 0: u = y·K)
+CHECKS = (
+    ("nystrom_K_rec_vs_K", "K^rec of the Nyström field vs the K equations"),
+    ("nystrom_K_in_vs_K", "K^in of the Nyström field vs the K equations"),
+    ("field_nonlinear_part", "part of u^rec(t, y) not linear in y"),
+)
+
+
 def _results(s) -> list[Result]:
     """The key numbers: errors against the field at the largest N, the fitted slopes, and the
     checks of the field solution."""
-    n = f"N = {s['largest_n']:,}"
-    out = [
-        Result(
-            f"RNN potentials vs the field, {n} (largest over p)",
-            s["field_vs_rnn_error"],
-            theory=0.0,
-            key="field_vs_rnn_error",
-            reference="(SM Sec. II: N → ∞)",
-        ),
-        Result(
-            f"SNN potentials vs the field, {n} (largest over p)",
-            s["field_vs_snn_error"],
-            theory=0.0,
-            key="field_vs_snn_error",
-            reference="(SM Sec. II: N → ∞)",
-        ),
+    n, lim, vs = f"N = {s['largest_n']:,}", "(SM Sec. II: N → ∞)", "potentials vs the field"
+    rows = [
+        (f"field_vs_{x}_error", f"{x.upper()} {vs}, {n} (largest over p)", 0.0, "", lim)
+        for x in ("rnn", "snn")
     ]
     for pk in s["errors_by_n"]:
-        p = pk[2:]
-        for net in ("rnn", "snn"):
-            key = f"field_vs_{net}_error_by_p.{pk}"
-            out.append(
-                Result(
-                    f"p = {p}: {net.upper()} potentials vs the field, {n}",
-                    s[f"field_vs_{net}_error_by_p"][pk],
-                    theory=0.0,
-                    key=key,
-                    reference="(SM Sec. II: N → ∞)",
-                )
-            )
-        for k in SHOWN:
-            f = s["error_slopes"][pk][k]
-            out.append(
-                Result(
-                    f"p = {p}: slope of log error vs log N, {k}",
-                    f["slope"],
-                    theory=-0.5,
-                    interval=_lecture.interval(f["ci"]),
-                    key=f"error_slopes.{pk}.{k}.slope",
-                    reference="(1/√N)",
-                )
-            )
-        c = s["field_checks"][pk]
-        for k, what in (
-            ("nystrom_K_rec_vs_K", "K^rec of the Nyström field vs the K equations"),
-            ("nystrom_K_in_vs_K", "K^in of the Nyström field vs the K equations"),
-            ("field_nonlinear_part", "part of u^rec(t, y) not linear in y"),
-        ):
-            out.append(
-                Result(
-                    f"p = {p}: {what}",
-                    c[k],
-                    theory=0.0,
-                    key=f"field_checks.{pk}.{k}",
-                    reference="(u = y·K)",
-                )
-            )
-    return out
+        p, sl = pk[2:], f"error_slopes.{pk}"
+        rows += [
+            (f"field_vs_{x}_error_by_p.{pk}", f"p = {p}: {x.upper()} {vs}, {n}", 0.0, "", lim)
+            for x in ("rnn", "snn")
+        ]
+        slope = f"p = {p}: slope of log error vs log N"
+        rows += [
+            (f"{sl}.{k}.slope", f"{slope}, {k}", -0.5, "", "(1/√N)", f"{sl}.{k}.ci") for k in SHOWN
+        ]
+        rows += [
+            (f"field_checks.{pk}.{k}", f"p = {p}: {what}", 0.0, "", "(u = y·K)")
+            for k, what in CHECKS
+        ]
+    return _lecture.declared(s, rows)
 
 
 def sc_sd_input(fld: PaperField) -> float:

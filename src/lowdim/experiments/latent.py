@@ -338,57 +338,32 @@ def _summary(sc, scale, seed, rows, fits, theory, ref, rk4, fps, fps_c) -> dict:
     }
 
 
+#: the errors by N: (summary key, quantity, key of the theory's 1/√N prefactor, the terms of
+#: the first-order theory)
+_BY_N = (
+    ("errors_by_n", "rate network: error", "error_theory_rate_sqrtN", "quenched z"),
+    (
+        "errors_by_n_poisson",
+        "Poisson network: error",
+        "error_theory_poisson_sqrtN",
+        "quenched z + spikes",
+    ),
+    ("spike_term_by_n", "Poisson − rate (spike term)", "error_theory_spike_sqrtN", "spikes"),
+)
+
+
 def _results(sc, s) -> list[Result]:
-    q, qs, sp = (
-        s["error_theory_rate_sqrtN"],
-        s["error_theory_poisson_sqrtN"],
-        s["error_theory_spike_sqrtN"],
-    )
-    out = []
-    for n in sc["neurons"]:
-        r = 1 / math.sqrt(n)
-        out += [
-            Result(
-                f"rate network: error, N = {n:,}",
-                s["errors_by_n"][str(n)],
-                theory=q * r,
-                key=f"errors_by_n.{n}",
-                reference="(1st order: quenched z)",
-            ),
-            Result(
-                f"Poisson network: error, N = {n:,}",
-                s["errors_by_n_poisson"][str(n)],
-                theory=qs * r,
-                key=f"errors_by_n_poisson.{n}",
-                reference="(1st order: quenched z + spikes)",
-            ),
-            Result(
-                f"Poisson − rate (spike term), N = {n:,}",
-                s["spike_term_by_n"][str(n)],
-                theory=sp * r,
-                key=f"spike_term_by_n.{n}",
-                reference="(1st order: spikes)",
-            ),
-        ]
-    for name, key in (("rate", "error_slope"), ("Poisson", "error_slope_poisson")):
-        out.append(
-            Result(
-                f"{name} network: slope of log error vs log N",
-                s[key],
-                theory=-0.5,
-                interval=_lecture.interval(s[f"{key}_ci"]),
-                key=key,
-                reference="(1/√N)",
-            )
-        )
-    out.append(
-        Result(
-            "κ equations: engine step vs RK4, relative L2",
-            s["engine_step_vs_rk4"],
-            key="engine_step_vs_rk4",
-        )
-    )
-    return out
+    by_n = [
+        (f"{key}.{n}", f"{what}, N = {n:,}", s[q] * (1 / math.sqrt(n)), "", f"(1st order: {src})")
+        for n in sc["neurons"]
+        for key, what, q, src in _BY_N
+    ]
+    slopes = [
+        (key, f"{net} network: slope of log error vs log N", -0.5, "", "(1/√N)", f"{key}_ci")
+        for key, net in (("error_slope", "rate"), ("error_slope_poisson", "Poisson"))
+    ]
+    step = ("engine_step_vs_rk4", "κ equations: engine step vs RK4, relative L2")
+    return _lecture.declared(s, [*by_n, *slopes, step])
 
 
 def _report(sc, s) -> str:
@@ -408,10 +383,9 @@ def _report(sc, s) -> str:
         f"Protocol: κ(0) = {P['kappa0']}, input I = {P['pulse']} (in the basis f) for "
         f"{P['pulse_start']:g} ≤ t < {P['pulse_stop']:g} s; {sc['duration']:g} s, "
         f"dt = {sc['dt'] * 1e3:g} ms, records every {sc['record_dt'] * 1e3:g} ms. The κ equations "
-        "use the engine's exponential step on the same grid; against RK4 (8 substeps) they "
-        f"differ by {s['engine_step_vs_rk4']:.3g} (relative L2: the step's O(dt) error, the "
-        "same for network and reduction, so it does not enter the comparison below). Wall time "
-        f"{s['wall_seconds']:.0f} s (2 shared cores; timings vary with the machine's load).",
+        "use the engine's exponential step on the same grid; their relative L2 distance to RK4 (8 "
+        "substeps, key numbers) is the step's O(dt) error, the same for network and reduction, "
+        f"so it does not enter the comparison below. Wall time {s['wall_seconds']:.0f} s (2 shared cores; timings vary with the machine's load).",
         "",
         "## Fixed points (no input)",
         "",

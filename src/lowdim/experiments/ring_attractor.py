@@ -627,143 +627,82 @@ def _dataset(pers, fld, tr_hat, tr_cos, tr_net, net, scale, seed) -> xr.Dataset:
     return ds
 
 
+_NEWTON = "(stationary bump, Newton)"
+_NEUTRAL = "(neutral rotation mode)"
+_STABLE = "(stable uniform state)"
+_KICK = "first-mode amplitude 0.2 s after a random kick of the uniform state"
+#: the key numbers of the fields: (summary key, quantity, theory (its key or number), units,
+#: reference); {turns} and {dt_ms} are the tracking speed and the engine's step of the run
+FIELD_RESULTS = (
+    ("bump_width", "FWHM of the bump F(h), Mexican hat", "bump_width_theory", "rad", _NEWTON),
+    (
+        "bump_width_rank3",
+        "FWHM of the bump F(h), rank 3",
+        "bump_width_rank3_theory",
+        "rad",
+        _NEWTON,
+    ),
+    ("bump_peak_hz", "peak rate of the bump, Mexican hat", None, "Hz"),
+    ("persistence_rank3.peak", "peak rate of the bump, rank 3", None, "Hz"),
+    ("bump_drift_field", "drift of the bump after the cue, Mexican hat", 0.0, "rad", _NEUTRAL),
+    ("persistence_rank3.drift", "drift of the bump after the cue, rank 3", 0.0, "rad", _NEUTRAL),
+    ("uniform_state_h", "uniform state h₀ (W2)"),
+    ("uniform_state_hz", "uniform state rate F(h₀) (W2)", None, "Hz"),
+    ("persistence.uniform_amp_after_perturbation", f"{_KICK}, Mexican hat", 0.0, "Hz", _STABLE),
+    ("persistence_rank3.uniform_amp_after_perturbation", f"{_KICK}, rank 3", 0.0, "Hz", _STABLE),
+    (
+        "bump_onset_j1_rank3",
+        "J₁ = ŵ₁ at which the rank-3 bump appears (saddle-node)",
+        None,
+        "s",
+        "(W3)",
+    ),
+    (
+        "uniform_unstable_j1_rank3",
+        "J₁ above which the uniform state is unstable, 2/F′(h₀)",
+        None,
+        "s",
+    ),
+    (
+        "tracking_lag",
+        "lag behind a cue at {turns:g} turns/s, Mexican hat",
+        "tracking_lag_theory",
+        "rad",
+        "(travelling bump)",
+    ),
+    ("field_vs_kappa_max_abs", "FFT field with the rank-3 kernel vs the κ equations, max abs", 0.0),
+    ("engine_scheme_vs_rk4", "engine's exponential step vs RK4, dt = {dt_ms:g} ms, max abs"),
+)
+#: the networks' errors: (prefix of their summary keys, what) × (network, suffix of the keys)
+_ERRORS = (("", "error"), ("shape_", "shape error"))
+_NETS = (("rate", ""), ("Poisson", "_poisson"))
+
+
 def _results(sc: dict, s: dict) -> list[Result]:
     """The key numbers: the bump of both fields, the uniform state and the bump's onset (rank
     3), tracking at the reference speed, the solver checks and the networks' errors."""
-    pe, pc = "persistence", "persistence_rank3"
-    out = [
-        Result(
-            "FWHM of the bump F(h), Mexican hat",
-            s["bump_width"],
-            theory=s["bump_width_theory"],
-            units="rad",
-            key="bump_width",
-            theory_key="bump_width_theory",
-            reference="(stationary bump, Newton)",
-        ),
-        Result(
-            "FWHM of the bump F(h), rank 3",
-            s["bump_width_rank3"],
-            theory=s["bump_width_rank3_theory"],
-            units="rad",
-            key="bump_width_rank3",
-            theory_key="bump_width_rank3_theory",
-            reference="(stationary bump, Newton)",
-        ),
-        Result(
-            "peak rate of the bump, Mexican hat", s["bump_peak_hz"], units="Hz", key="bump_peak_hz"
-        ),
-        Result("peak rate of the bump, rank 3", s[pc]["peak"], units="Hz", key=f"{pc}.peak"),
-        Result(
-            "drift of the bump after the cue, Mexican hat",
-            s["bump_drift_field"],
-            theory=0.0,
-            units="rad",
-            key="bump_drift_field",
-            reference="(neutral rotation mode)",
-        ),
-        Result(
-            "drift of the bump after the cue, rank 3",
-            s[pc]["drift"],
-            theory=0.0,
-            units="rad",
-            key=f"{pc}.drift",
-            reference="(neutral rotation mode)",
-        ),
-        Result("uniform state h₀ (W2)", s["uniform_state_h"], key="uniform_state_h"),
-        Result(
-            "uniform state rate F(h₀) (W2)",
-            s["uniform_state_hz"],
-            units="Hz",
-            key="uniform_state_hz",
-        ),
+    names = {"turns": s["tracking_speed"] / (2 * math.pi), "dt_ms": s["conv"]["engine_dt"] * 1e3}
+    rows = [(key, what.format(**names), *rest) for key, what, *rest in FIELD_RESULTS]
+    kinds = [
+        (p, x, net.lower(), f"{net} network: {what}") for p, what in _ERRORS for net, x in _NETS
     ]
-    for name, p in (("Mexican hat", pe), ("rank 3", pc)):
-        out.append(
-            Result(
-                f"first-mode amplitude 0.2 s after a random kick of the uniform state, {name}",
-                s[p]["uniform_amp_after_perturbation"],
-                theory=0.0,
-                units="Hz",
-                key=f"{p}.uniform_amp_after_perturbation",
-                reference="(stable uniform state)",
-            )
-        )
-    out += [
-        Result(
-            "J₁ = ŵ₁ at which the rank-3 bump appears (saddle-node)",
-            s["bump_onset_j1_rank3"],
-            units="s",
-            key="bump_onset_j1_rank3",
-            reference="(W3)",
-        ),
-        Result(
-            "J₁ above which the uniform state is unstable, 2/F′(h₀)",
-            s["uniform_unstable_j1_rank3"],
-            units="s",
-            key="uniform_unstable_j1_rank3",
-        ),
-        Result(
-            f"lag behind a cue at {s['tracking_speed'] / (2 * math.pi):g} turns/s, Mexican hat",
-            s["tracking_lag"],
-            theory=s["tracking_lag_theory"],
-            units="rad",
-            key="tracking_lag",
-            theory_key="tracking_lag_theory",
-            reference="(travelling bump)",
-        ),
-        Result(
-            "FFT field with the rank-3 kernel vs the κ equations, max abs",
-            s["field_vs_kappa_max_abs"],
-            theory=0.0,
-            key="field_vs_kappa_max_abs",
-        ),
-        Result(
-            f"engine's exponential step vs RK4, dt = {s['conv']['engine_dt'] * 1e3:g} ms, max abs",
-            s["engine_scheme_vs_rk4"],
-            key="engine_scheme_vs_rk4",
-        ),
-    ]
-    q = {
-        "errors_by_n": s["error_theory_rate_sqrtN"],
-        "errors_by_n_poisson": s["error_theory_poisson_sqrtN"],
-        "shape_errors_by_n": s["shape_error_theory_rate_sqrtN"],
-        "shape_errors_by_n_poisson": s["shape_error_theory_poisson_sqrtN"],
-    }
-    what = {
-        "errors_by_n": "rate network: error",
-        "errors_by_n_poisson": "Poisson network: error",
-        "shape_errors_by_n": "rate network: shape error",
-        "shape_errors_by_n_poisson": "Poisson network: shape error",
-    }
     for n in sc["net_n"]:
-        for key, prefactor in q.items():
-            out.append(
-                Result(
-                    f"{what[key]}, N = {n:,}",
-                    s[key][str(n)],
-                    theory=prefactor / math.sqrt(n),
-                    key=f"{key}.{n}",
-                    reference="(1st order in 1/√N)",
-                )
+        rows += [
+            (
+                f"{p}errors_by_n{x}.{n}",
+                f"{what}, N = {n:,}",
+                s[f"{p}error_theory_{k}_sqrtN"] / math.sqrt(n),
+                "",
+                "(1st order in 1/√N)",
             )
-    for key, name in (
-        ("error_slope", "rate network: error"),
-        ("error_slope_poisson", "Poisson network: error"),
-        ("shape_error_slope", "rate network: shape error"),
-        ("shape_error_slope_poisson", "Poisson network: shape error"),
-    ):
-        out.append(
-            Result(
-                f"{name}, slope of log vs log N",
-                s[key],
-                theory=-0.5,
-                interval=_lecture.interval(s[f"{key}_ci"]),
-                key=key,
-                reference="(1/√N)",
-            )
-        )
-    return out
+            for p, x, k, what in kinds
+        ]
+    slope = ", slope of log vs log N"
+    rows += [
+        (f"{p}error_slope{x}", what + slope, -0.5, "", "(1/√N)", f"{p}error_slope{x}_ci")
+        for p, x, _, what in kinds
+    ]
+    return _lecture.declared(s, rows)
 
 
 def _deg(v) -> str:
