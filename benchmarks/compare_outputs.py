@@ -68,8 +68,13 @@ def main(a, b) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: python3 benchmarks/compare_outputs.py BEFORE_DIR AFTER_DIR")
+        print("usage: python3 benchmarks/compare_outputs.py BEFORE_DIR AFTER_DIR", file=sys.stderr)
+        sys.exit(2)
     for folder in sys.argv[1:3]:
         if not (Path(folder) / "summary.json").is_file():
-            sys.exit(f"error: {folder!r} is not an output folder of a study (no summary.json)")
+            print(
+                f"error: {folder!r} is not an output folder of a study (no summary.json)",
+                file=sys.stderr,
+            )
+            sys.exit(2)
     sys.exit(1 if main(*sys.argv[1:3]) else 0)
