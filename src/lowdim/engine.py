@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import checkpoint as ckpt
+from . import threefry
 from .errors import ConfigError, MemoryBudgetError
 from .event import memory_bytes as event_memory_bytes
 from .grid import Grid
@@ -292,9 +293,10 @@ def compiled_chunk(prog: Program, n_records: int, state, P, probes, keys):
         if len(_EXECUTABLES) >= _CACHE_SIZE:
             _EXECUTABLES.pop(next(iter(_EXECUTABLES)))
         start = jnp.int32(0)
-        _EXECUTABLES[key] = _advance_jit.lower(
-            prog, n_records, state, P, probes, keys, start
-        ).compile()
+        with threefry.unrolled():  # the hash of every draw without its loop (identical bits)
+            _EXECUTABLES[key] = _advance_jit.lower(
+                prog, n_records, state, P, probes, keys, start
+            ).compile()
     return _EXECUTABLES[key]
 
 
