@@ -444,6 +444,10 @@ def run(
                 chunk = compiled_chunk(prog, rpc, state, P, probes, keys)
                 compile_seconds = time.perf_counter() - tc
                 bar.phase("simulating")
+                # the loop's clock starts when the prepared arrays and the initial state exist:
+                # their computation runs asynchronously and would otherwise be timed as the
+                # first chunk's
+                jax.block_until_ready((state, P))
                 t_loop = time.perf_counter()
                 last_save = time.perf_counter()
                 bar.advance(first * rpc * grid.record_every)
