@@ -36,6 +36,7 @@ from . import checkpoint as ckpt
 from . import threefry
 from .errors import ConfigError, MemoryBudgetError
 from .event import memory_bytes as event_memory_bytes
+from .event import step_work as event_step_work
 from .grid import Grid
 from .network import Network
 from .procedural import TILE_ROWS
@@ -306,7 +307,7 @@ def records_per_chunk(prog: Program, max_steps: int | None = None) -> int:
     g = prog.grid
     work = prog.n * (prog.p + 4) * max(1, prog.Q // 2)
     if prog.method == "event":
-        work = max(1, work // 50)
+        work = max(1, event_step_work(prog))
     target_steps = max(g.record_every, min(2000, int(2e8 / work)))
     if max_steps is not None:
         target_steps = min(target_steps, max_steps)

@@ -56,10 +56,12 @@ from .dynamics import thinning_block
 from .errors import ConfigError
 from .views import DenseView
 
-__all__ = ["init_state", "advance", "step_views", "groups", "memory_bytes"]
+__all__ = ["init_state", "advance", "step_views", "groups", "memory_bytes", "step_work"]
 
 Q_BITS = 20  # q (spikes of a neuron at its last spike step) lives in the low 20 bits of column 2
 MAX_GROUPS = 2**10
+FEW_GROUPS = 8  # up to this many groups, the candidates' fields are one product with all κ_g
+_HIGH = jax.lax.Precision.HIGHEST  # float32 products in float32 (no TF32 on GPUs)
 
 
 def _int_like(dtype):
@@ -88,6 +90,15 @@ def _block(prog) -> int:
     if prog.block is not None:
         return prog.block
     return thinning_block(prog.n, prog.kinds[0].candidate_rate(prog.dt, prog.tau))
+
+
+def step_work(prog) -> int:
+    """Numbers touched per step (the engine sizes its chunks by it): the candidates' rows of F
+    and the table (thinning, continuous updates), or a sweep over every neuron (async)."""
+    width = prog.p + 4
+    if not prog.kinds[0].spiking and getattr(prog.kinds[0], "schedule", None) == "async":
+        return prog.n * width
+    return _block(prog) * width
 
 
 def memory_bytes(prog) -> int:
@@ -204,9 +215,14 @@ def _poisson_fns(plan):
         """h of neurons ``idx`` at step k from the closed form (rows_t: their table rows)."""
         c, ls, q, gid, g = unpack(rows_t)
         rows_f = jnp.take(arr["F"], idx, axis=0, mode="clip").astype(dtype)
-        # h with each neuron's group κ as one multiply-and-reduce over p (one dot over the
-        # candidate block; docs/design_notes/engine.md)
-        h = jnp.sum(rows_f * core["kappa"][gid], axis=1) + core["d"][gid]
+        if G_ <= FEW_GROUPS:
+            # F_i · κ_g for every group as one product (block, p) × (p, G), then each
+            # candidate's own column: no (block, p) copy of the groups' κ
+            hg = jnp.matmul(rows_f, core["kappa"].T, precision=_HIGH)
+            h = jnp.take_along_axis(hg, gid[:, None], axis=1)[:, 0]
+        else:
+            h = jnp.sum(rows_f * core["kappa"][gid], axis=1)
+        h = h + core["d"][gid]
         if arr.get("X") is not None:
             h = h + jnp.take(arr["X"], idx, axis=0, mode="clip") @ core["dx"]
         if arr.get("x0") is not None:
@@ -227,7 +243,11 @@ def _poisson_fns(plan):
             h, gid = field(idx, tr[idx], k, {**core, "table": tr}, arr)
             keep = valid & (u * rmax < phi(h))
             n_keep = jnp.sum(keep, dtype=jnp.int32)
-            cnt = cnt + jax.ops.segment_sum(keep.astype(jnp.int32), gid, num_segments=G_)
+            if G_ <= FEW_GROUPS:  # a compare per group instead of a scatter-add
+                one_hot = gid[:, None] == jnp.arange(G_, dtype=gid.dtype)
+                cnt = cnt + jnp.sum(keep[:, None] & one_hot, axis=0, dtype=jnp.int32)
+            else:
+                cnt = cnt + jax.ops.segment_sum(keep.astype(jnp.int32), gid, num_segments=G_)
             # compact accepted candidates; process them in sub-blocks (never truncated)
             pos = jnp.cumsum(keep.astype(jnp.int32)) - 1
             comp = jnp.full((n_acc_pad,), n, jnp.int32)
@@ -240,10 +260,10 @@ def _poisson_fns(plan):
                 real = rows < n
                 src = real if src_g is None else real & (src_g[gr_id] > 0)
                 gm = arr["G"].at[rows].get(mode="fill", fill_value=0).astype(dtype)
-                M = M + jnp.sum(jnp.where(src[:, None], gm, 0.0), axis=0)
+                M = M + jnp.matmul(src.astype(dtype), gm, precision=_HIGH)
                 if W is not None:
                     wr = W.at[rows].get(mode="fill", fill_value=0).astype(dtype)
-                    z = z + jnp.sum(jnp.where(real[:, None], wr, 0.0), axis=0)
+                    z = z + jnp.matmul(real.astype(dtype), wr, precision=_HIGH)
                 # traces: first spike of a neuron in this step sets (c, ls), later ones add to q
                 same = lr == k
                 c_new = jnp.where(same, cr, trace_at(cr, lr, qr, k))
