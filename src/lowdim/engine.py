@@ -294,7 +294,10 @@ def compiled_chunk(prog: Program, n_records: int, state, P, probes, keys):
         if len(_EXECUTABLES) >= _CACHE_SIZE:
             _EXECUTABLES.pop(next(iter(_EXECUTABLES)))
         start = jnp.int32(0)
-        with threefry.unrolled():  # the hash of every draw without its loop (identical bits)
+        # the event method: the hash of every draw without its loop (its bits are identical;
+        # the dense method keeps JAX's rule, under which its stored runs rerun bitwise)
+        unrolled = threefry.unrolled() if prog.method == "event" else contextlib.nullcontext()
+        with unrolled:
             _EXECUTABLES[key] = _advance_jit.lower(
                 prog, n_records, state, P, probes, keys, start
             ).compile()

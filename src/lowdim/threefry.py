@@ -9,6 +9,12 @@ the GPU: the same additions, rotations and xors in the same order, so the bits a
 (``tests/test_threefry.py`` compares them with JAX's own lowering). It is scoped: the rule JAX had
 is restored on exit, so code compiled outside lowdim's chunks is untouched.
 
+The draws are identical, but the program around them is fused differently, so other float32
+arithmetic of a step can round differently. A stored paired run, rerun under this rule, had its
+rate network's x move by up to 10⁻⁶ while its spikes stayed the same. The engine therefore uses it
+for the event method only (``engine.compiled_chunk``), where the draws are most of the step's
+operations. The dense method keeps JAX's rule, and its stored runs rerun bitwise.
+
 Where JAX's internals differ from what this module expects (another JAX version), :func:`unrolled`
 changes nothing and the chunks compile with JAX's own rule.
 """
