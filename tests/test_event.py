@@ -54,6 +54,21 @@ def test_same_random_numbers_give_the_same_path():
     assert b.attrs["method"] == "event"
 
 
+def test_many_groups_form_gives_the_same_path(monkeypatch):
+    """With few groups the candidates' fields are one product with every group's κ and the group
+    counts a compare; above ``FEW_GROUPS`` they are a per-candidate multiply-and-reduce and a
+    scatter-add. Forcing the second form here, it must still follow the dense path."""
+    from lowdim import engine, event
+
+    monkeypatch.setattr(event, "FEW_GROUPS", 0)
+    monkeypatch.setattr(engine, "_EXECUTABLES", {})  # compile afresh under the patched form
+    cfg = _cfg(record_population="all", record_neurons=40)
+    a = lowdim.simulate(cfg, method="dense")
+    b = lowdim.simulate(cfg, method="event")
+    assert a.spike_time.size > 20
+    _assert_same_path(a, b)
+
+
 def test_self_term_multi_block_and_repeated_spikes_exact():
     # coarse dt (max φ dt = 0.5) gives neurons with 2+ spikes in a step; a tiny candidate block
     # forces many blocks per step (a neuron's spikes spread over blocks); a strong self-coupling
